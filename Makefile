@@ -1,0 +1,39 @@
+# One command sets up and runs the app; one sets up and runs the tests.
+#   make app    create .venv, install, build the ICD-10-CM index once, start the workbench
+#   make test   create .venv, install, install Chromium for the browser tests, run pytest
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PORT   ?= 8501
+
+.PHONY: install index app test browser lint bench
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+index: $(STAMP)
+	$(BIN)/coda index build
+
+app: index
+	$(BIN)/streamlit run app/main.py --server.headless true --server.port $(PORT) --browser.gatherUsageStats false
+
+# Debian's Chromium for the end-to-end tests (Playwright's own browser download does not work here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Chromium is missing: install Debian's chromium package for the browser tests"; fi; }
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check app agent index tests benchmarks
+	$(BIN)/ruff format --check app agent index tests benchmarks
+
+bench: index
+	$(BIN)/python benchmarks/index_benchmark.py

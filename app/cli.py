@@ -1,0 +1,175 @@
+"""The `coda` command line: build indexes, search and show codes, code notes, learn, evaluate.
+
+A thin edge over the library: it reads settings once, calls one function of the core per
+command, prints, and turns Coda's errors into one clear message and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from app.settings import Settings
+from index.errors import CodaError
+
+EXIT_ERROR = 2
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _embedder() -> Any:
+    from index.embeddings import Embedder
+
+    return Embedder()
+
+
+def _open_search(settings: Settings, system: str | None, dense: bool = True) -> Any:
+    from index.search import CodeSearch
+
+    return CodeSearch.open(settings.data_dir, system or settings.system, _embedder if dense else None, settings.release)
+
+
+# -- index -------------------------------------------------------------------------------
+
+
+def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
+    from index.build import build_index
+    from index.loaders.base import loader_for
+
+    loader = loader_for(args.system or settings.system, args.source, args.release)
+    result = build_index(loader, settings.data_dir, _embedder, force=args.force, say=_say)
+    counts = result.manifest.get("counts", {})
+    print(json.dumps({"path": str(result.path), "built": result.built, "counts": counts}))
+    return 0
+
+
+def cmd_index_list(args: argparse.Namespace, settings: Settings) -> int:
+    from index.build import MANIFEST, is_built
+
+    found = False
+    for path in sorted(settings.data_dir.glob("*/*")):
+        if is_built(path):
+            found = True
+            manifest = json.loads((path / MANIFEST).read_text())
+            counts = manifest.get("counts", {})
+            print(f"{manifest['system']:<12} {manifest['release']:<8} {counts.get('codes', 0):>7} codes  {path}")
+    if not found:
+        _say(f"no index built in {settings.data_dir}; run: coda index build")
+    return 0
+
+
+# -- codes -------------------------------------------------------------------------------
+
+
+def cmd_codes_search(args: argparse.Namespace, settings: Settings) -> int:
+    from index.search import Filters, require_query
+
+    require_query(args.query)
+    search = _open_search(settings, args.system, dense=not args.lexical_only)
+    hits = search.search(args.query, limit=args.limit, filters=Filters(billable=args.billable, chapter=args.chapter))
+    if args.json:
+        print(json.dumps([asdict(h) for h in hits], indent=2))
+        return 0
+    if not hits:
+        print(f"no codes found for {args.query!r}")
+    for rank, hit in enumerate(hits, start=1):
+        flag = " " if hit.billable else "*"
+        print(f"{rank:>2}. {hit.code:<9}{flag} {hit.title}")
+    if any(not h.billable for h in hits):
+        print("   * not billable as it stands: pick a more specific code or a 7th character")
+    return 0
+
+
+def cmd_codes_show(args: argparse.Namespace, settings: Settings) -> int:
+    from index.entry import describe
+
+    search = _open_search(settings, args.system, dense=False)
+    entry = describe(search.store, args.code)
+    if args.json:
+        print(json.dumps(entry, indent=2))
+        return 0
+    print(f"{entry['code']}  {entry['title']}")
+    billable = "billable" if entry["billable"] else "not billable"
+    print(f"  {entry['kind']}, {billable}; {entry['chapter']}, block {entry['block']}")
+    for a in entry["ancestors"]:
+        print(f"  in {a['code']}  {a['title']}")
+    for note in entry["notes"]:
+        where = "" if note["source"] == entry["code"] else f"  (from {note['source']})"
+        print(f"  {note['label']}: {note['text']}{where}")
+    if entry["seventh"]:
+        print(f"  7th characters (defined at {entry['seventh_source']}):")
+        for s in entry["seventh"]:
+            print(f"    {s['char']}  {s['meaning']}")
+    if entry["children"]:
+        print(
+            "  more specific codes: "
+            + ", ".join(entry["children"][:30])
+            + (" ..." if len(entry["children"]) > 30 else "")
+        )
+    for e in entry["index_entries"]:
+        print(f"  index: {e['term']} -> {e['code']}")
+    return 0
+
+
+# -- parser ------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coda", description="Coda, an explainable medical-coding assistant.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    index = sub.add_parser("index", help="build and list code-system indexes").add_subparsers(
+        dest="action", required=True
+    )
+    build = index.add_parser("build", help="build the store for a code system (safe to rerun)")
+    build.add_argument("--system", help="icd10cm (default), who-icd10, or any name with --source FILE.csv")
+    build.add_argument("--source", type=Path, help="a CMS release folder or zip, or a code-system CSV")
+    build.add_argument("--release", help="release label (read from the source when omitted)")
+    build.add_argument("--force", action="store_true", help="rebuild even when this release is built")
+    build.set_defaults(func=cmd_index_build)
+    index.add_parser("list", help="list built releases").set_defaults(func=cmd_index_list)
+
+    codes = sub.add_parser("codes", help="search and show codes").add_subparsers(dest="action", required=True)
+    search = codes.add_parser("search", help="the encoder: ranked codes for a term or a code")
+    search.add_argument("query")
+    search.add_argument("--limit", type=int, default=10)
+    search.add_argument("--billable", action="store_const", const=True, default=None, help="billable codes only")
+    search.add_argument("--chapter", help="only this chapter (a number, e.g. 9)")
+    search.add_argument("--system")
+    search.add_argument("--lexical-only", action="store_true", help="skip the dense index (faster start)")
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(func=cmd_codes_search)
+    show = codes.add_parser("show", help="the whole Tabular entry of a code, with inherited notes")
+    show.add_argument("code")
+    show.add_argument("--system")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_codes_show)
+    return parser
+
+
+def run(argv: Sequence[str] | None = None, settings_factory: Callable[[], Settings] = Settings) -> int:
+    args = build_parser().parse_args(argv)
+    # Model weights come from installed packages; never let a library reach for a hub.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    try:
+        return int(args.func(args, settings_factory()))
+    except CodaError as exc:
+        _say(f"error: {exc}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return 130
+
+
+def main() -> None:
+    sys.exit(run())

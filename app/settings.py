@@ -1,0 +1,27 @@
+"""Coda's settings, read once at the edge (CLI or app) from `CODA_*` environment variables
+or a `.env` file, and passed down. No other module reads the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CODA_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path(".coda"), description="Where built indexes, profiles and the case database live.")
+    system: str = Field("icd10cm", description="The code system searched and coded by default.")
+    release: str | None = Field(None, description="The release to use; the newest built one when unset.")
+    setting: Literal["inpatient", "outpatient"] = Field("outpatient", description="Default care setting.")
+    reasoner: Literal["offline", "llm"] = Field("offline", description="Default reasoner.")
+    profile: str | None = Field(None, description="Learned profile used by default.")
+
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1")
+    llm_model: str = Field("gpt-4o-mini", description="Model name at that endpoint.")
+    llm_api_key: SecretStr = Field(SecretStr("not-needed"), description="API key (local servers ignore it).")
+    llm_timeout: float = Field(60.0, description="Seconds before one LLM call is abandoned.")
+    llm_max_retries: int = Field(2, description="Retries of a failed LLM call before falling back to offline.")

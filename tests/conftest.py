@@ -1,0 +1,49 @@
+"""Shared fixtures: a real store (SQLite + Chroma) built once per session from small files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from index.embeddings import Embedder
+
+    return Embedder()
+
+
+@pytest.fixture(scope="session")
+def mini_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small CMS release folder: the mini Tabular List with the mini index and tables."""
+    folder = tmp_path_factory.mktemp("release")
+    shutil.copy(FIXTURES / "tabular_mini.xml", folder / "icd10cm-tabular-mini.xml")
+    for name in ("mini-index.xml", "mini-neoplasm.xml", "mini-drug.xml"):
+        shutil.copy(FIXTURES / "cms" / name, folder / name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mini_data_dir(tmp_path_factory: pytest.TempPathFactory, mini_release: Path, embedder) -> Path:
+    from index.build import build_index
+    from index.loaders.cms import CmsReleaseLoader
+
+    data_dir = tmp_path_factory.mktemp("coda-data")
+    build_index(CmsReleaseLoader(mini_release), data_dir, lambda: embedder)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def mini_search(mini_data_dir: Path, embedder):
+    from index.search import CodeSearch
+
+    return CodeSearch.open(mini_data_dir, "icd10cm", embedder)
