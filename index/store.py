@@ -255,6 +255,10 @@ class CodeStore:
         args.append(limit)
         return [_code(r) for r in self._conn.execute(sql, args)]
 
+    def iter_terms(self) -> Iterator[tuple[str, str, str]]:
+        """Every indexed text as (text, code, field): titles, inclusion terms, index terms."""
+        yield from self._conn.execute("SELECT text, code, field FROM terms ORDER BY rowid")
+
     # -- full-text search -----------------------------------------------------------------
 
     def lexical(self, words: list[str], limit: int = 50, match_all: bool = True) -> list[LexicalHit]:
