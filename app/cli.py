@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from app.settings import Settings
-from index.errors import CodaError
+from index.errors import CodaError, DataError, NoteError, ReasonerError
 
 EXIT_ERROR = 2
 
@@ -119,6 +119,130 @@ def cmd_codes_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# -- coding ------------------------------------------------------------------------------
+
+
+def _open_coder(settings: Settings, reasoner: str = "offline") -> Any:
+    from agent.context import open_coder
+
+    chat_model = None
+    if reasoner == "llm":
+        if not settings.llm_base_url:
+            raise ReasonerError(
+                "the LLM reasoner needs an endpoint: set CODA_LLM_BASE_URL (and CODA_LLM_MODEL, CODA_LLM_API_KEY)"
+            )
+        from agent.llm import make_chat_model
+
+        def chat_model() -> Any:
+            return make_chat_model(
+                settings.llm_base_url,
+                settings.llm_model,
+                settings.llm_api_key,
+                settings.llm_timeout,
+                settings.llm_max_retries,
+            )
+
+    return open_coder(settings.data_dir, settings.system, settings.release, chat_model=chat_model)
+
+
+def cmd_code(args: argparse.Namespace, settings: Settings) -> int:
+    from agent.corpus import iter_note_paths, read_note
+
+    paths = iter_note_paths(args.paths)
+    if not paths:
+        raise DataError(f"no .txt notes in {', '.join(str(p) for p in args.paths)}")
+    reasoner = args.reasoner or settings.reasoner
+    coder = _open_coder(settings, reasoner)
+    profile = args.profile if args.profile is not None else settings.profile
+    failed = 0
+    for path in paths:
+        try:
+            note = read_note(path)
+        except NoteError as exc:
+            failed += 1
+            _say(f"skipped {path}: {exc}")
+            if args.json:
+                print(json.dumps({"id": path.stem, "error": str(exc)}))
+            continue
+        result = coder.code(note, path.stem, args.setting or settings.setting, reasoner, profile)
+        if args.json:
+            print(json.dumps(result.to_json()), flush=True)
+            continue
+        print(f"== {path.stem}" + (f"  ({result.fallback})" if result.fallback else ""))
+        for s in result.codes:
+            mark = "*" if s.principal else " "
+            quotes = "; ".join(repr(e.text) for e in s.evidence[:3])
+            print(f" {mark} {s.code:<9} {s.title}  [{s.confidence:.2f}]  {quotes}")
+        for f in result.findings:
+            print(f"   {f.severity}: {f.message}")
+    if failed:
+        _say(f"{failed} of {len(paths)} notes could not be read")
+    return 1 if failed == len(paths) else 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    import time
+
+    from agent.corpus import load_split
+    from agent.metrics import evaluate
+
+    notes = load_split(args.data, args.split, limit=args.limit)
+    coder = _open_coder(settings)
+    profile = args.profile if args.profile is not None else settings.profile
+    if profile:
+        coder.deps.profile(profile)  # load before timing
+    gold: dict[str, set[str]] = {}
+    predicted: dict[str, set[str]] = {}
+    latencies: list[float] = []
+    for i, note in enumerate(notes, start=1):
+        started = time.perf_counter()
+        result = coder.code(note.text, note.id, args.setting, "offline", profile)
+        latencies.append((time.perf_counter() - started) * 1000)
+        gold[note.id] = set(note.codes)
+        predicted[note.id] = {s.code for s in result.codes}
+        if not args.json and i % 50 == 0:
+            _say(f"coded {i}/{len(notes)} notes")
+    report = evaluate(gold, predicted, latencies)
+    report.update({"split": args.split, "profile": profile or None, "setting": args.setting})
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"{args.split}: {report['notes']} notes, profile {profile or '(none: zero-shot)'}, {args.setting}")
+    for level in ("full", "category"):
+        r = report[level]
+        print(f"  {level:<9} P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}")
+    print(f"  macro-F1  {report['macro_f1']:.3f} (full), {report['macro_f1_category']:.3f} (category)")
+    lat = report["latency_ms"]
+    print(f"  latency   p50 {lat['p50']} ms, p95 {lat['p95']} ms per note")
+    return 0
+
+
+def cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
+    import shutil
+    import tempfile
+
+    from agent.corpus import load_split
+    from agent.learn import Learner
+
+    notes = load_split(args.data, args.split, limit=args.limit)
+    coder = _open_coder(settings)
+    learner = Learner(coder.deps.locator, coder.deps.walker, _say)
+    profile = learner.learn(args.profile, notes)
+    final = coder.profile_path(args.profile)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{args.profile}.", dir=final.parent))
+    try:
+        profile.save(tmp)
+        if final.exists():
+            shutil.rmtree(final)
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    print(json.dumps({"profile": args.profile, "path": str(final), "threshold": profile.threshold, **profile.report}))
+    return 0
+
+
 # -- parser ------------------------------------------------------------------------------
 
 
@@ -152,6 +276,30 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--system")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_codes_show)
+
+    code = sub.add_parser("code", help="code notes: a .txt file or a folder of them")
+    code.add_argument("paths", nargs="+", type=Path)
+    code.add_argument("--json", action="store_true", help="one JSON object per note per line")
+    code.add_argument("--setting", choices=["inpatient", "outpatient"])
+    code.add_argument("--reasoner", choices=["offline", "llm"])
+    code.add_argument("--profile", help="a learned profile (see coda learn)")
+    code.set_defaults(func=cmd_code)
+
+    evaluate = sub.add_parser("eval", help="evaluate on coded notes (DIR/SPLIT/text_files_en, DIR/SPLIT/SPLITD.tsv)")
+    evaluate.add_argument("--data", type=Path, required=True)
+    evaluate.add_argument("--split", required=True)
+    evaluate.add_argument("--profile")
+    evaluate.add_argument("--limit", type=int)
+    evaluate.add_argument("--setting", choices=["inpatient", "outpatient"], default="inpatient")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(func=cmd_eval)
+
+    learn = sub.add_parser("learn", help="learn a profile for the offline reasoner from coded notes")
+    learn.add_argument("--data", type=Path, required=True)
+    learn.add_argument("--split", required=True)
+    learn.add_argument("--profile", required=True, help="the name to store it under")
+    learn.add_argument("--limit", type=int)
+    learn.set_defaults(func=cmd_learn)
     return parser
 
 

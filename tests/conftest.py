@@ -47,3 +47,10 @@ def mini_search(mini_data_dir: Path, embedder):
     from index.search import CodeSearch
 
     return CodeSearch.open(mini_data_dir, "icd10cm", embedder)
+
+
+@pytest.fixture(scope="session")
+def mini_coder(mini_data_dir: Path, embedder):
+    from agent.context import open_coder
+
+    return open_coder(mini_data_dir, embedder=embedder)

@@ -1,0 +1,119 @@
+"""The assign step's hierarchy walk: from a matched code down to the most specific code the
+text supports, and the 7th character where the Tabular List requires one.
+
+A coder who finds "Asthma" (J45) reads on to the children: a child whose own words are in
+the sentence wins; otherwise the default "unspecified" child; a code needing a 7th
+character gets the one the sentence's words call for, "initial encounter" by default.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from agent.matcher import TermMatcher, make_term
+from index.model import Code, CodeKind
+from index.store import CodeStore
+
+DATA = Path(__file__).parent / "data" / "seventh_character.json"
+
+
+@dataclass(frozen=True)
+class SeventhRules:
+    rules: tuple[tuple[re.Pattern[str], str], ...]
+    default_meaning: str
+
+    @classmethod
+    def from_json(cls, path: Path) -> SeventhRules:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        rules = tuple(
+            (re.compile(r"\b(?:" + "|".join(re.escape(c) for c in r["cues"]) + r")\b", re.IGNORECASE), r["meaning"])
+            for r in raw["rules"]
+        )
+        return cls(rules, raw["default_meaning"])
+
+    @classmethod
+    @cache
+    def default(cls) -> SeventhRules:
+        return cls.from_json(DATA)
+
+
+@dataclass(frozen=True)
+class Walk:
+    code: str
+    steps: tuple[str, ...]  # what each move down the hierarchy was based on
+
+
+class HierarchyWalker:
+    def __init__(self, store: CodeStore, matcher: TermMatcher, seventh: SeventhRules | None = None) -> None:
+        self.store = store
+        self.matcher = matcher
+        self.seventh = seventh or SeventhRules.default()
+
+    def walk(self, code: str, sentence: str) -> Walk:
+        """The most specific code under `code` that `sentence` supports."""
+        current = self.store.get(code)
+        steps: list[str] = []
+        words = {t.norm for t in self.matcher.tokens(sentence)}
+        while not current.billable and current.children:
+            found = self.store.codes(current.children)
+            children = [found[c] for c in current.children if c in found]
+            if current.kind is not CodeKind.EXTENSION and children and children[0].kind is CodeKind.EXTENSION:
+                chosen, why = self._seventh(current, children, sentence)
+            else:
+                chosen, why = self._child(current, children, words)
+            if chosen is None:
+                break
+            steps.append(f"{current.code} -> {chosen.code}: {why}")
+            current = chosen
+        return Walk(current.code, tuple(steps))
+
+    def _child(self, parent: Code, children: list[Code], words: set[str]) -> tuple[Code | None, str]:
+        parent_words = self._words(parent.title)
+        own = {c.code: self._words(c.title) - parent_words for c in children}
+        supported = [c for c in children if own[c.code] and own[c.code] <= words]
+        if supported:
+            best = max(supported, key=lambda c: len(own[c.code]))
+            return best, f"the note says {', '.join(sorted(own[best.code]))}"
+        defaults = [c for c in children if own[c.code] <= self.matcher.rules.default_child]
+        if defaults:
+            best = min(
+                defaults,
+                key=lambda c: (
+                    len(own[c.code]),
+                    "unspecified" not in c.title.lower(),
+                    not c.code.endswith("9"),
+                    c.code,
+                ),
+            )
+            return best, "nothing more specific in the note: the default subdivision"
+        return None, ""
+
+    def _seventh(self, parent: Code, extensions: list[Code], sentence: str) -> tuple[Code | None, str]:
+        defined, _ = self.store.seventh_characters(parent.code)
+        meanings = {s.char: s.meaning.lower() for s in defined}
+        for pattern, meaning in self.seventh.rules:
+            cue = pattern.search(sentence)
+            if cue is None:
+                continue
+            for ext in extensions:
+                if meanings.get(ext.code[-1], "").startswith(meaning):
+                    return (
+                        ext,
+                        f"7th character {ext.code[-1]} ({meanings[ext.code[-1]]}): the note says '{cue.group(0)}'",
+                    )
+        for ext in extensions:
+            if meanings.get(ext.code[-1], "").startswith(self.seventh.default_meaning):
+                return ext, f"7th character {ext.code[-1]} ({meanings[ext.code[-1]]}): the default"
+        if not extensions:
+            return None, ""
+        return extensions[0], f"7th character {extensions[0].code[-1]}: the first defined"
+
+    @cache  # noqa: B019 - titles are few and the walker lives as long as the store
+    def _words(self, title: str) -> frozenset[str]:
+        # Essential words only: words in parentheses are nonessential modifiers.
+        term = make_term(title, "", "title", self.matcher.rules)
+        return term.essential if term is not None else frozenset()

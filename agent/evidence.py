@@ -1,0 +1,188 @@
+"""Evidence checks for what a model quotes: where a quote lies in the note, and whether the
+text it lies in is clinical text or an instruction aimed at the model.
+
+A model copies text from the note as evidence, and copies it imperfectly: it adds quotation
+marks or ellipses, changes case, folds a line break into a space, or invents the text. So
+`find_quote` looks for the quote exactly first, then ignoring case and runs of whitespace,
+and always answers with offsets into the note as given (`note[s.start:s.end] == s.text`),
+or None. Both searches are linear in the length of the note (str.find), so a 5 MB note is safe.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
+
+from agent.rules import DATA_DIR, _load_json, _object
+from agent.text import Span
+from index.errors import DataError
+
+__all__ = ["MIN_QUOTE_CHARS", "InjectionPatterns", "clean_quote", "find_quote", "instruction_in"]
+
+INJECTION_PATTERNS_FILE = DATA_DIR / "injection_patterns.json"
+MIN_QUOTE_CHARS = 3
+
+# What a model wraps a quote in: quotation marks, ellipses, and the whitespace around them.
+_WRAPPERS = "\"'`“”‘’„‚«»‹›"
+_ELLIPSES = ("...", "…")
+# Typographic characters a model often "straightens"; one for one, so offsets are kept.
+_TYPOGRAPHY = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "‚": "'", "–": "-", "—": "-"})
+# A run of whitespace that is not a single plain space: the only runs the loose search rewrites.
+_ODD_SPACE = re.compile(r"\s{2,}|[^\S ]")
+
+
+def clean_quote(quote: str) -> str:
+    """The quote without the whitespace, quotation marks and ellipses a model puts around it."""
+    text = quote.strip()
+    while True:
+        before = text
+        for mark in _ELLIPSES:
+            text = text.removeprefix(mark).removesuffix(mark)
+        text = text.strip(_WRAPPERS).strip()
+        if text == before:
+            return text
+
+
+def find_quote(note: str, quote: str, near: int | None = None) -> Span | None:
+    """Where `quote` lies in `note`, as exact offsets; None when it is not there.
+
+    The exact text is looked for first; failing that, the text ignoring case, runs of
+    whitespace and typographic quotes and dashes. When the quote occurs more than once, the
+    occurrence whose start is nearest to `near` wins (the first one when `near` is None).
+    Quotes shorter than MIN_QUOTE_CHARS (after cleaning) say too little and give None.
+    """
+    if not isinstance(note, str) or not isinstance(quote, str):
+        return None
+    text = clean_quote(quote)
+    if len(text) < MIN_QUOTE_CHARS or len(text) > len(note):
+        return None
+    start = _nearest(note, text, near)
+    if start is not None:
+        return Span(start, start + len(text), text)
+
+    loose = _loosened(note)
+    needle = _loosen(text)
+    if len(needle) < MIN_QUOTE_CHARS:
+        return None
+    at = _nearest(loose.text, needle, None if near is None else loose.to_loose(near))
+    if at is None:
+        return None
+    start, end = loose.to_note(at), loose.to_note(at + len(needle) - 1) + 1
+    return Span(start, end, note[start:end])
+
+
+def _nearest(haystack: str, needle: str, near: int | None) -> int | None:
+    """The start of the occurrence of `needle` nearest to `near`; two str.find calls at most."""
+    if near is None:
+        at = haystack.find(needle)
+        return at if at >= 0 else None
+    near = min(max(near, 0), len(haystack))
+    after = haystack.find(needle, near)
+    before = haystack.rfind(needle, 0, near + len(needle) - 1)  # the last one starting before `near`
+    found = [i for i in (before, after) if i >= 0]
+    return min(found, key=lambda i: (abs(i - near), i)) if found else None
+
+
+def _loosen(text: str) -> str:
+    """Lower case (one character for one), typographic marks straightened, whitespace runs
+    made one space, trimmed: how the loose search compares a quote."""
+    return " ".join(_lower(text).translate(_TYPOGRAPHY).split())
+
+
+def _lower(text: str) -> str:
+    lowered = text.lower()
+    if len(lowered) == len(text):  # lower() only ever lengthens (U+0130), so offsets hold
+        return lowered
+    return "".join(c if len(low := c.lower()) != 1 else low for c in text)
+
+
+@dataclass(frozen=True)
+class _Loosened:
+    """A note loosened like a quote, with the map back to the note's offsets.
+
+    Only whitespace runs that are not a single space change length, so the map is kept
+    sparse: from loose offset `loose_at[i]` on, note offset = loose offset + `shift[i]`.
+    """
+
+    text: str
+    loose_at: tuple[int, ...]
+    note_at: tuple[int, ...]
+    shift: tuple[int, ...]
+
+    def to_note(self, offset: int) -> int:
+        i = bisect_right(self.loose_at, offset) - 1
+        return offset + (self.shift[i] if i >= 0 else 0)
+
+    def to_loose(self, offset: int) -> int:
+        i = bisect_right(self.note_at, offset) - 1
+        return offset - (self.shift[i] if i >= 0 else 0)
+
+
+@lru_cache(maxsize=4)
+def _loosened(note: str) -> _Loosened:
+    """The loose form of a note; cached, since one answer checks many quotes in one note."""
+    lowered = _lower(note).translate(_TYPOGRAPHY)
+    pieces: list[str] = []
+    loose_at: list[int] = []
+    note_at: list[int] = []
+    shift: list[int] = []
+    pos = 0  # in the note
+    removed = 0  # characters removed so far
+    for m in _ODD_SPACE.finditer(lowered):
+        pieces.append(lowered[pos : m.start()])
+        pieces.append(" ")
+        removed += len(m.group()) - 1
+        pos = m.end()
+        loose_at.append(pos - removed)
+        note_at.append(pos)
+        shift.append(removed)
+    pieces.append(lowered[pos:])
+    return _Loosened("".join(pieces), tuple(loose_at), tuple(note_at), tuple(shift))
+
+
+# --- instructions aimed at the model -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InjectionPatterns:
+    """Patterns of text that addresses the model (prompt injection), each with why it does."""
+
+    patterns: tuple[tuple[re.Pattern[str], str], ...]
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> InjectionPatterns:
+        """Load the patterns; raises DataError on a bad file or a pattern that does not compile."""
+        path = Path(path)
+        entries = _object(_load_json(path), "patterns", path)
+        if not isinstance(entries, list) or not entries:
+            raise DataError(f"rule file {path}: 'patterns' must be a non-empty list")
+        compiled: list[tuple[re.Pattern[str], str]] = []
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict) or not isinstance(entry.get("pattern"), str):
+                raise DataError(f"rule file {path}, pattern {i}: needs a 'pattern' string")
+            try:
+                pattern = re.compile(entry["pattern"], re.IGNORECASE)
+            except re.error as exc:
+                raise DataError(f"rule file {path}, pattern {i}: {exc}") from exc
+            compiled.append((pattern, str(entry.get("why", "addresses the model"))))
+        return cls(tuple(compiled))
+
+    @classmethod
+    @cache
+    def default(cls) -> InjectionPatterns:
+        return cls.from_json(INJECTION_PATTERNS_FILE)
+
+    def match(self, text: str) -> str | None:
+        """Why `text` reads as an instruction aimed at the model, or None when it does not."""
+        for pattern, why in self.patterns:
+            if pattern.search(text):
+                return why
+        return None
+
+
+def instruction_in(text: str, patterns: InjectionPatterns | None = None) -> str | None:
+    """Why `text` reads as an instruction aimed at the model (packaged patterns), or None."""
+    return (patterns or InjectionPatterns.default()).match(text)

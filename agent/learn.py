@@ -1,0 +1,214 @@
+"""`coda learn`: learn a profile for the offline reasoner from a corpus of coded notes.
+
+The notes are analysed and located once. Then, fold by fold, a memory, priors, neighbours
+and code-form habits are learned from the other folds and used to compute the features of
+the held-out fold, so that the reranker is trained on features it will see on new notes.
+The decision threshold is the one that maximises micro-F1 in a second, grouped cross-
+validation of the reranker.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import GroupKFold
+
+from agent.assign import HierarchyWalker
+from agent.corpus import CodedNote
+from agent.locate import Locator, analyze_note
+from agent.profile import Memory, Neighbours, Profile, category, clause_ngrams, statement_tokens
+from agent.reasoner import CodingContext, Statement
+from agent.text import Analysis
+from index.errors import DataError
+
+FOLDS = 5
+Say = Callable[[str], None]
+
+
+@dataclass
+class _Prepared:
+    note: CodedNote
+    analysis: Analysis
+    statements: tuple[Statement, ...]
+    embeddings: np.ndarray | None
+    note_vector: tuple[float, ...] | None
+    grams: set[str]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+class Learner:
+    def __init__(self, locator: Locator, walker: HierarchyWalker, say: Say = _quiet) -> None:
+        self.locator = locator
+        self.walker = walker
+        self.say = say
+        self._walks: dict[tuple[str, str], str] = {}
+
+    def learn(self, name: str, notes: Sequence[CodedNote], folds: int = FOLDS) -> Profile:
+        if len(notes) < folds * 2:
+            raise DataError(f"{len(notes)} coded notes are too few to learn a profile (at least {folds * 2})")
+        prepared = [self._prepare(n, i, len(notes)) for i, n in enumerate(notes)]
+        rows: list[dict[str, float]] = []
+        labels: list[int] = []
+        groups: list[int] = []
+        finals: list[str] = []
+        for fold in range(folds):
+            train = [p for i, p in enumerate(prepared) if i % folds != fold]
+            held = [(i, p) for i, p in enumerate(prepared) if i % folds == fold]
+            partial = self._partial(name, train)
+            for i, p in held:
+                for row, final in self._rows(partial, p):
+                    rows.append(row)
+                    labels.append(int(final in p.note.codes))
+                    groups.append(i)
+                    finals.append(final)
+            self.say(f"fold {fold + 1}/{folds}: {len(rows):,} candidate rows")
+        profile = self._partial(name, prepared)
+        profile.feature_names = sorted({k for r in rows for k in r})
+        x = np.asarray([profile.vector(r) for r in rows], dtype=np.float64)
+        y = np.asarray(labels)
+        threshold, cv_scores = self._threshold(x, y, np.asarray(groups), finals, prepared)
+        profile.reranker = _model().fit(x, y)
+        profile.threshold = threshold
+        profile.report = {
+            "notes": len(notes),
+            "rows": len(rows),
+            "positives": int(y.sum()),
+            "gold_codes": sum(len(p.note.codes) for p in prepared),
+            "candidate_recall": _candidate_recall(groups, finals, labels, prepared),
+            "cv": cv_scores,
+        }
+        self.say(f"threshold {threshold:.2f}; cross-validated on train: {cv_scores}")
+        return profile
+
+    # -- steps -------------------------------------------------------------------------
+
+    def _prepare(self, note: CodedNote, index: int, total: int) -> _Prepared:
+        analysis, statements = analyze_note(note.text)
+        embeddings = None
+        if self.locator.embedder is not None and statements:
+            embeddings = self.locator.embedder.encode([s.text for s in statements])
+        note_vector = None
+        if embeddings is not None and len(embeddings):
+            mean = embeddings.mean(axis=0)
+            note_vector = tuple(float(v) for v in mean / (np.linalg.norm(mean) or 1.0))
+        grams = {g for s in statements for g, _, _ in clause_ngrams(statement_tokens(self.locator.matcher, s))}
+        if (index + 1) % 100 == 0 or index + 1 == total:
+            self.say(f"analysed {index + 1}/{total} notes")
+        return _Prepared(note, analysis, statements, embeddings, note_vector, grams)
+
+    def _partial(self, name: str, train: Sequence[_Prepared]) -> Profile:
+        memory = Memory.learn([(p.grams, set(p.note.codes)) for p in train])
+        counts: Counter[str] = Counter()
+        for p in train:
+            counts.update(p.note.codes)
+            counts.update({"cat:" + category(c) for c in p.note.codes})
+        priors = {c: k / len(train) for c, k in counts.items()}
+        vectors = np.asarray([p.note_vector for p in train if p.note_vector is not None], dtype=np.float32)
+        codes = [p.note.codes for p in train if p.note_vector is not None]
+        profile = Profile(name, memory, priors, Neighbours(vectors.reshape(len(codes), -1), codes))
+        profile.form_map = self._form_map(profile, train)
+        return profile
+
+    def _form_map(self, profile: Profile, train: Sequence[_Prepared]) -> dict[str, str]:
+        """Where the corpus writes a code less specifically than our walk does (R51 for R51.9)."""
+        exact: Counter[str] = Counter()
+        coarser: dict[str, Counter[str]] = defaultdict(Counter)
+        for p in train:
+            located = self.locator.locate(p.note.text, p.analysis, p.statements, None, p.embeddings)
+            for cand in located.candidates:
+                if not cand.features.get("lex_matches"):
+                    continue
+                final = self._walk(cand.code, p, cand.evidence[0].start)
+                if final in p.note.codes:
+                    exact[final] += 1
+                    continue
+                for form in _coarser_forms(final):
+                    if form in p.note.codes:
+                        coarser[final][form] += 1
+                        break
+        mapping = {}
+        for final, forms in coarser.items():
+            form, n = forms.most_common(1)[0]
+            if n >= 2 and n > exact[final]:
+                mapping[final] = form
+        return mapping
+
+    def _rows(self, profile: Profile, p: _Prepared) -> list[tuple[dict[str, float], str]]:
+        located = self.locator.locate(p.note.text, p.analysis, p.statements, profile, p.embeddings)
+        context = CodingContext(
+            p.note.id, p.note.text, p.analysis, p.statements, located.candidates, "inpatient", p.note_vector
+        )
+        votes = profile.note_votes(context)
+        out = []
+        for cand in located.candidates:
+            final = profile.final_code(self._walk(cand.code, p, cand.evidence[0].start))
+            out.append((profile.features(cand, final, votes), final))
+        return out
+
+    def _walk(self, code: str, p: _Prepared, offset: int) -> str:
+        index = p.analysis.sentence_at(offset)
+        sentence = p.analysis.sentences[index].text if index is not None else ""
+        key = (code, sentence)
+        if key not in self._walks:
+            self._walks[key] = self.walker.walk(code, sentence).code
+        return self._walks[key]
+
+    def _threshold(
+        self, x: np.ndarray, y: np.ndarray, groups: np.ndarray, finals: list[str], prepared: Sequence[_Prepared]
+    ) -> tuple[float, dict[str, float]]:
+        probability = np.zeros(len(y))
+        for fit, test in GroupKFold(n_splits=FOLDS).split(x, y, groups):
+            probability[test] = _model().fit(x[fit], y[fit]).predict_proba(x[test])[:, 1]
+        best_by_note: dict[int, dict[str, float]] = defaultdict(dict)
+        for g, final, prob in zip(groups.tolist(), finals, probability.tolist(), strict=True):
+            best_by_note[g][final] = max(best_by_note[g].get(final, 0.0), prob)
+        best = (0.0, 0.5, {})
+        for t in np.arange(0.10, 0.80, 0.02):
+            tp = fp = 0
+            for g, scores in best_by_note.items():
+                chosen = {c for c, pr in scores.items() if pr >= t}
+                tp += len(chosen & prepared[g].note.codes)
+                fp += len(chosen - prepared[g].note.codes)
+            gold = sum(len(p.note.codes) for p in prepared)
+            precision = tp / (tp + fp) if tp + fp else 0.0
+            recall = tp / gold if gold else 0.0
+            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+            if f1 > best[0]:
+                best = (
+                    f1,
+                    float(t),
+                    {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)},
+                )
+        return round(best[1], 2), best[2]
+
+
+def _coarser_forms(code: str) -> list[str]:
+    """The same code written less specifically: S72.001A -> S72.001, S72.00, S72.0, S72."""
+    bare = code.replace(".", "")
+    forms = []
+    for n in range(len(bare) - 1, 2, -1):
+        short = bare[:n]
+        forms.append(short if n == 3 else f"{short[:3]}.{short[3:]}")
+    return forms
+
+
+def _candidate_recall(groups: list[int], finals: list[str], labels: list[int], prepared: Sequence[_Prepared]) -> float:
+    found: dict[int, set[str]] = defaultdict(set)
+    for g, f, y in zip(groups, finals, labels, strict=True):
+        if y:
+            found[g].add(f)
+    gold = sum(len(p.note.codes) for p in prepared)
+    return round(sum(len(v) for v in found.values()) / gold, 4) if gold else 0.0
+
+
+def _model() -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(
+        max_iter=300, learning_rate=0.05, max_leaf_nodes=31, min_samples_leaf=20, l2_regularization=1.0, random_state=0
+    )

@@ -1,0 +1,209 @@
+"""The analyze and locate steps: codeable statements of a note, then candidate codes for them.
+
+Candidates come from three places, as a coder's would: code-book terms found in the
+statements (lexical), the code book's nearest neighbours of each statement (dense, from
+the Chroma index), and what a learned profile remembers from coded notes (phrases it has
+seen coded, codes of the most similar coded notes). Each candidate keeps its evidence
+spans and the features the reasoner scores.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from agent.matcher import Match, TermMatcher
+from agent.reasoner import Candidate, Statement
+from agent.records import Evidence
+from agent.text import Analysis, Assertion, analyze, assertion_of
+from index.store import CodeStore
+
+if TYPE_CHECKING:
+    from agent.profile import Profile
+    from index.embeddings import Embedder
+    from index.vectors import VectorIndex
+
+_WORD = re.compile(r"\w+")
+ASSERTIONS = tuple(a.value for a in Assertion)
+FIELDS = ("title", "inclusion", "includes", "index")
+DENSE_NEIGHBOURS = 5
+MIN_DENSE_WORDS = 2
+
+
+def statements_of(analysis: Analysis) -> tuple[Statement, ...]:
+    """Each clause as a codeable statement. Its assertion is that of its last word, the head
+    of most English noun phrases ("no acute chest pain"): a trigger inside the target would
+    not count, so the whole clause cannot be the target."""
+    out = []
+    for clause in analysis.clauses:
+        sentence = analysis.sentences[clause.sentence_index]
+        words = list(_WORD.finditer(clause.text))
+        start, end = (words[-1].start(), words[-1].end()) if words else (0, len(clause.text))
+        offset = clause.start - sentence.start
+        assertion = assertion_of(sentence.text, offset + start, offset + end, sentence.section)
+        out.append(
+            Statement(clause.start, clause.end, clause.text, assertion.value, sentence.section, clause.sentence_index)
+        )
+    return tuple(out)
+
+
+def analyze_note(note: str) -> tuple[Analysis, tuple[Statement, ...]]:
+    analysis = analyze(note)
+    return analysis, statements_of(analysis)
+
+
+@dataclass(frozen=True)
+class Located:
+    candidates: tuple[Candidate, ...]
+    note_vector: tuple[float, ...] | None  # mean embedding of the statements, when dense is on
+
+
+@dataclass
+class _Found:
+    """What the locate step gathers for one code before it becomes a Candidate."""
+
+    code: str
+    evidence: dict[tuple[int, int], Evidence] = field(default_factory=dict)
+    matched: str = ""
+    sources: set[str] = field(default_factory=set)
+    features: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    def add(self, evidence: Evidence, source: str) -> None:
+        self.evidence.setdefault((evidence.start, evidence.end), evidence)
+        self.sources.add(source)
+
+
+class Locator:
+    def __init__(
+        self,
+        store: CodeStore,
+        matcher: TermMatcher,
+        vectors: VectorIndex | None = None,
+        embedder: Embedder | None = None,
+        dense_neighbours: int = DENSE_NEIGHBOURS,
+    ) -> None:
+        self.store = store
+        self.matcher = matcher
+        self.vectors = vectors
+        self.embedder = embedder
+        self.dense_neighbours = dense_neighbours
+
+    def locate(
+        self,
+        note: str,
+        analysis: Analysis,
+        statements: tuple[Statement, ...],
+        profile: Profile | None = None,
+        embeddings: np.ndarray | None = None,
+    ) -> Located:
+        """Candidates for the note; `embeddings` of the statements may be passed in when
+        already computed (learning runs the same notes several times)."""
+        found: dict[str, _Found] = {}
+
+        def slot(code: str) -> _Found:
+            return found.setdefault(code, _Found(code))
+
+        self._lexical(analysis, statements, slot)
+        embeddings = self._dense(statements, slot, embeddings)
+        note_vector = None
+        if embeddings is not None and len(embeddings):
+            mean = embeddings.mean(axis=0)
+            note_vector = tuple(float(x) for x in mean / (np.linalg.norm(mean) or 1.0))
+        if profile is not None:
+            profile.locate(statements, self.matcher, slot)
+        total = max(len(note), 1)
+        candidates = []
+        for item in found.values():
+            record = self.store.find(item.code)
+            if record is None:
+                continue
+            evidence = tuple(sorted(item.evidence.values(), key=lambda e: (e.start, e.end)))
+            features = dict(item.features)
+            features["mentions"] = float(len(evidence))
+            features["first_position"] = evidence[0].start / total if evidence else 1.0
+            for name in ASSERTIONS:
+                features[f"assert_{name}"] = sum(e.assertion == name for e in evidence) / max(len(evidence), 1)
+            features["billable"] = float(record.billable)
+            features["code_length"] = float(len(record.key))
+            features["n_sources"] = float(len(item.sources))
+            candidates.append(
+                Candidate(
+                    code=record.code,
+                    title=record.title,
+                    score=features.get("lex_size", 0.0) + features.get("dense_sim", 0.0),
+                    sources=tuple(sorted(item.sources)),
+                    evidence=evidence,
+                    matched=item.matched,
+                    features=features,
+                )
+            )
+        return Located(tuple(sorted(candidates, key=lambda c: (-c.score, c.code))), note_vector)
+
+    # -- lexical -----------------------------------------------------------------------
+
+    def _lexical(self, analysis: Analysis, statements: tuple[Statement, ...], slot) -> None:  # type: ignore[no-untyped-def]
+        matches = self.matcher.match((s.start, s.end, s.text) for s in statements)
+        by_clause: dict[int, list[Match]] = defaultdict(list)
+        for m in matches:
+            by_clause[m.clause_index].append(m)
+        for clause_index, clause_matches in by_clause.items():
+            statement = statements[clause_index]
+            sentence = analysis.sentences[statement.sentence_index]
+            clause_words = len(self.matcher.tokens(statement.text))
+            for m in clause_matches:
+                # A term whose words another term in the same category contains and extends is
+                # subsumed (E11.9 by E11.22). Of two with the same words, the shorter code stays:
+                # the walk down from it reads the sentence for what the default child ignores.
+                subsumed = any(
+                    other is not m
+                    and other.term.code[:3] == m.term.code[:3]
+                    and (
+                        m.term.essential < other.term.essential
+                        or (m.term.essential == other.term.essential and len(other.term.code) < len(m.term.code))
+                    )
+                    for other in clause_matches
+                )
+                assertion = assertion_of(
+                    sentence.text, m.start - sentence.start, m.end - sentence.start, sentence.section
+                ).value
+                item = slot(m.term.code)
+                text = sentence.text[m.start - sentence.start : m.end - sentence.start]
+                item.add(Evidence(m.start, m.end, text, assertion, sentence.section, "lexical"), "lexical")
+                f = item.features
+                if not item.matched or m.size > f["lex_size"]:
+                    item.matched = m.term.text
+                f["lex_size"] = max(f["lex_size"], float(m.size))
+                f["lex_optional"] = max(f["lex_optional"], float(m.optional_hits))
+                f["lex_cover"] = max(f["lex_cover"], m.size / max(clause_words, 1))
+                f["lex_matches"] += 1.0
+                f["lex_unsubsumed"] += 0.0 if subsumed else 1.0
+                f[f"field_{m.term.field}"] = 1.0
+                f["lex_span"] = max(f["lex_span"], float(m.end - m.start))
+
+    # -- dense -------------------------------------------------------------------------
+
+    def _dense(self, statements: tuple[Statement, ...], slot, embeddings: np.ndarray | None):  # type: ignore[no-untyped-def]
+        if self.vectors is None or self.embedder is None or not statements:
+            return None
+        if embeddings is None:
+            embeddings = self.embedder.encode([s.text for s in statements])
+        usable = [i for i, s in enumerate(statements) if len(s.text.split()) >= MIN_DENSE_WORDS]
+        if not usable:
+            return embeddings
+        results = self.vectors.query_vectors(embeddings[usable], limit=self.dense_neighbours)
+        for i, hits in zip(usable, results, strict=True):
+            s = statements[i]
+            for rank, hit in enumerate(hits):
+                item = slot(hit.code)
+                item.add(Evidence(s.start, s.end, s.text, s.assertion, s.section, "dense"), "dense")
+                f = item.features
+                f["dense_sim"] = max(f["dense_sim"], hit.similarity)
+                f["dense_best_rank"] = min(f.get("dense_best_rank", 99.0), float(rank))
+                f["dense_hits"] += 1.0
+                if not item.matched:
+                    item.matched = hit.text
+        return embeddings

@@ -1,0 +1,186 @@
+"""The offline matcher: finds code-book terms (titles, inclusion terms, index terms) in a note.
+
+A term matches a clause when every essential word of the term occurs in the clause, in any
+order: the way a coder recognises "diabetes type 2 with CKD" as E11.22. Words are
+lower-cased, light-stemmed and mapped through aliases; abbreviations expand in place; every
+match keeps the exact offsets of the words that made it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from index.synonyms import Synonyms
+
+DATA = Path(__file__).parent / "data" / "matching.json"
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:'s)?")
+_GRADE = re.compile(r"\b(\d+)[a-zA-Z]\b")
+_PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+
+
+@dataclass(frozen=True)
+class MatchingRules:
+    stopwords: frozenset[str]
+    filler: re.Pattern[str]
+    optional: frozenset[str]
+    generic: frozenset[str]
+    aliases: dict[str, str]
+    default_child: frozenset[str]  # words that mark a code as the default "unspecified" child
+
+    @classmethod
+    def from_json(cls, path: Path) -> MatchingRules:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        phrases = sorted(raw["filler_phrases"], key=len, reverse=True)
+        filler = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in phrases) + r")\b", re.IGNORECASE)
+        return cls(
+            stopwords=frozenset(raw["stopwords"]),
+            filler=filler,
+            optional=frozenset(raw["optional_words"]),
+            generic=frozenset(raw["generic_words"]),
+            aliases=dict(raw["token_aliases"]),
+            default_child=frozenset(raw["default_child_words"]),
+        )
+
+    @classmethod
+    @cache
+    def default(cls) -> MatchingRules:
+        return cls.from_json(DATA)
+
+    def keeps(self, word: str) -> bool:
+        """Stopwords go, but a capital letter standing alone is a name ("hepatitis A")."""
+        return word.lower() not in self.stopwords or (len(word) == 1 and word.isupper())
+
+    def normalise(self, word: str) -> str:
+        w = word.lower()
+        if w.endswith("'s"):
+            w = w[:-2]
+        w = self.aliases.get(w, w)
+        w = _stem(w)
+        return self.aliases.get(w, w)
+
+
+def _stem(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "sis")):
+        return word[:-1]
+    return word
+
+
+@dataclass(frozen=True)
+class Term:
+    code: str
+    text: str
+    field: str  # title, inclusion, includes, index
+    essential: frozenset[str]
+    optional: frozenset[str]  # words in parentheses or optional: a bonus when present
+
+
+@dataclass(frozen=True)
+class Token:
+    norm: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Match:
+    term: Term
+    start: int  # exact offsets into the note of the matched words' extent
+    end: int
+    clause_index: int
+    optional_hits: int
+
+    @property
+    def size(self) -> int:
+        return len(self.term.essential)
+
+
+class TermMatcher:
+    def __init__(self, terms: Iterable[Term], rules: MatchingRules, synonyms: Synonyms) -> None:
+        self.rules = rules
+        self.synonyms = synonyms
+        self.terms = list(terms)
+        frequency: dict[str, int] = defaultdict(int)
+        for term in self.terms:
+            for word in term.essential:
+                frequency[word] += 1
+        # Each term is filed under its rarest essential word: a clause only checks terms
+        # whose rarest word it contains.
+        self._by_word: dict[str, list[Term]] = defaultdict(list)
+        for term in self.terms:
+            rarest = min(term.essential, key=lambda w: (frequency[w], w))
+            self._by_word[rarest].append(term)
+
+    @classmethod
+    def from_rows(
+        cls, rows: Iterable[tuple[str, str, str]], rules: MatchingRules | None = None, synonyms: Synonyms | None = None
+    ) -> TermMatcher:
+        rules = rules or MatchingRules.default()
+        terms = (t for text, code, field in rows if (t := make_term(text, code, field, rules)) is not None)
+        return cls(terms, rules, synonyms or Synonyms.default())
+
+    def tokens(self, text: str, offset: int = 0, expand: bool = True) -> list[Token]:
+        """Normalised words of `text` with offsets (shifted by `offset`); with `expand`,
+        abbreviations add the words they stand for, at the abbreviation's offsets."""
+        out = [
+            Token(self.rules.normalise(m.group(0)), offset + m.start(), offset + m.end())
+            for m in _TOKEN.finditer(text)
+            if self.rules.keeps(m.group(0))
+        ]
+        # "3a" (a stage, a grade) also says "3".
+        if not expand:
+            return out
+        out += [Token(m.group(1), offset + m.start(), offset + m.end()) for m in _GRADE.finditer(text)]
+        if self.synonyms.pattern is not None:
+            for m in self.synonyms.pattern.finditer(text):
+                expansion = self.synonyms.terms[m.group(0).lower()][0]
+                for w in _TOKEN.findall(expansion):
+                    if self.rules.keeps(w):
+                        out.append(Token(self.rules.normalise(w), offset + m.start(), offset + m.end()))
+        return out
+
+    def match(self, clauses: Iterable[tuple[int, int, str]]) -> list[Match]:
+        """Matches in each clause, given as (start, end, text) with note offsets."""
+        found: list[Match] = []
+        for index, (start, _end, text) in enumerate(clauses):
+            tokens = self.tokens(text, start)
+            positions: dict[str, list[Token]] = defaultdict(list)
+            for tok in tokens:
+                positions[tok.norm].append(tok)
+            for word in list(positions):
+                for term in self._by_word.get(word, ()):
+                    if all(w in positions for w in term.essential):
+                        spans = [positions[w][0] for w in term.essential]
+                        found.append(
+                            Match(
+                                term,
+                                min(t.start for t in spans),
+                                max(t.end for t in spans),
+                                index,
+                                sum(1 for w in term.optional if w in positions),
+                            )
+                        )
+        return found
+
+
+def make_term(text: str, code: str, field: str, rules: MatchingRules) -> Term | None:
+    """A code-book text as a term; None when nothing specific is left to match."""
+    core = rules.filler.sub(" ", _PARENS.sub(" ", text))
+    words = [rules.normalise(w) for w in _TOKEN.findall(core) if rules.keeps(w)]
+    essential = frozenset(w for w in words if w not in rules.optional)
+    if not essential or essential <= rules.generic:
+        return None
+    extra = {rules.normalise(w) for w in _TOKEN.findall(text) if rules.keeps(w)}
+    return Term(code, text, field, essential, frozenset(extra - essential))
+
+
+def iter_clause_spans(clauses: Iterable[object]) -> Iterator[tuple[int, int, str]]:
+    for c in clauses:
+        yield c.start, c.end, c.text  # type: ignore[attr-defined]

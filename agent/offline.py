@@ -1,0 +1,139 @@
+"""The offline reasoner: decides which located candidates a note supports, with no network.
+
+Zero-shot it follows the coding conventions directly (a term found and not negated, not a
+family member's, not hypothetical; uncertain diagnoses only for inpatients). With a learned
+profile, a reranker trained on coded notes scores each candidate instead, so a corpus's
+own conventions (for example, coding negated findings) are learned, not hard-coded.
+Deterministic for the same note, store and profile.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agent.assign import HierarchyWalker
+from agent.reasoner import Candidate, CodingContext, Outcome
+from agent.records import Evidence, Proposal, Step
+
+if TYPE_CHECKING:
+    from agent.profile import Profile
+
+CONVENTIONS = Path(__file__).parent / "data" / "conventions.json"
+DENSE_ONLY_MIN_SIMILARITY = 0.86
+ZERO_SHOT_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class Conventions:
+    coded: dict[str, frozenset[str]]  # setting -> assertions that are coded
+    reasons: dict[str, str]  # why a statement with that assertion is not coded
+    notes: dict[str, str]  # what the coder should confirm when it is
+
+    @classmethod
+    @cache
+    def default(cls) -> Conventions:
+        raw = json.loads(CONVENTIONS.read_text(encoding="utf-8"))
+        return cls({k: frozenset(v) for k, v in raw["coded"].items()}, raw["reasons"], raw["notes"])
+
+
+class OfflineReasoner:
+    name = "offline"
+
+    def __init__(self, walker: HierarchyWalker, profile: Profile | None = None) -> None:
+        self.walker = walker
+        self.profile = profile
+
+    def propose(self, context: CodingContext) -> list[Proposal]:
+        return self.run(context).proposals
+
+    def run(self, context: CodingContext) -> Outcome:
+        profile = self.profile
+        walks = [self.walker.walk(c.code, _sentence(context, c)) for c in context.candidates]
+        finals = [profile.final_code(w.code) if profile else w.code for w in walks]
+        if profile is not None:
+            votes = profile.note_votes(context)
+            rows = [profile.features(c, f, votes) for c, f in zip(context.candidates, finals, strict=True)]
+            probabilities = profile.score_rows(rows)
+            decisions = [
+                (
+                    p,
+                    f"learned profile '{profile.name}': reranker probability {p:.2f}"
+                    f" (threshold {profile.threshold:.2f})",
+                )
+                for p in probabilities
+            ]
+            threshold = profile.threshold
+        else:
+            decisions = [self._zero_shot(c, context) for c in context.candidates]
+            threshold = ZERO_SHOT_THRESHOLD
+        coded = None if profile is not None else Conventions.default().coded[context.setting]
+        proposals: dict[str, Proposal] = {}
+        rejections: list[tuple[str, str]] = []
+        for cand, walk, final, (score, why) in zip(context.candidates, walks, finals, decisions, strict=True):
+            if score < threshold:
+                rejections.append((final, why))
+                continue
+            evidence = _supporting(cand, coded)
+            if not evidence:
+                rejections.append((final, "no statement in this note supports it"))
+                continue
+            steps = [
+                Step("locate", f"found by {', '.join(cand.sources)}: '{cand.matched}' -> {cand.code} {cand.title}"),
+                *(Step("assign", s) for s in walk.steps),
+                Step("assign", why),
+            ]
+            if final != walk.code:
+                steps.append(Step("assign", f"{walk.code} -> {final}: the form this profile's corpus codes it in"))
+            previous = proposals.get(final)
+            if previous is not None:
+                evidence = tuple(sorted(set(previous.evidence) | set(cand.evidence), key=lambda e: (e.start, e.end)))
+                if previous.confidence >= score:
+                    proposals[final] = Proposal(final, evidence, previous.confidence, previous.steps, previous.source)
+                    continue
+            proposals[final] = Proposal(final, evidence, min(score, 1.0), tuple(steps), evidence[0].source)
+        accepted = set(proposals)
+        rejections = [(code, why) for code, why in rejections if code not in accepted]
+        return Outcome(list(proposals.values()), list(dict(rejections).items()))
+
+    def _zero_shot(self, cand: Candidate, context: CodingContext) -> tuple[float, str]:
+        f = cand.features
+        if f.get("lex_matches", 0) == 0:
+            sim = f.get("dense_sim", 0.0)
+            if sim >= DENSE_ONLY_MIN_SIMILARITY:
+                return 0.5 + (
+                    sim - DENSE_ONLY_MIN_SIMILARITY
+                ), f"a statement means what the title says (similarity {sim:.2f})"
+            return 0.0, "not named in the note; only a loose semantic neighbour" + (
+                f" (similarity {sim:.2f})" if sim else ""
+            )
+        if f.get("lex_unsubsumed", 0) == 0:
+            return 0.0, "a more specific code in the same category matches the same words"
+        conventions = Conventions.default()
+        named = [e for e in cand.evidence if e.source == "lexical"]
+        coded = [e for e in named if e.assertion in conventions.coded[context.setting]]
+        if not coded:
+            status = named[0].assertion
+            return 0.0, conventions.reasons.get(status, f"assertion: {status}")
+        size = f.get("lex_size", 1.0)
+        confidence = min(0.55 + 0.1 * size + 0.05 * f.get("dense_sim", 0.0), 0.99)
+        why = f"the note names it: every word of '{cand.matched}' is in the statement"
+        caveat = conventions.notes.get(coded[0].assertion)
+        return confidence, f"{why}; {caveat}" if caveat else why
+
+
+def _sentence(context: CodingContext, cand: Candidate) -> str:
+    index = context.analysis.sentence_at(cand.evidence[0].start) if cand.evidence else None
+    return context.analysis.sentences[index].text if index is not None else ""
+
+
+def _supporting(cand: Candidate, coded: frozenset[str] | None) -> tuple[Evidence, ...]:
+    """The spans that support a code: the words that named it (a term or a learned phrase),
+    else the statements that mean it; only statements with a coded assertion, when the
+    conventions say which (a learned profile decides that for itself)."""
+    named = [e for e in cand.evidence if e.source in ("lexical", "memory")]
+    chosen = named or [e for e in cand.evidence if e.source == "dense"]
+    return tuple(e for e in chosen if coded is None or e.assertion in coded)

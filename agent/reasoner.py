@@ -1,0 +1,69 @@
+"""What a reasoner sees and the one interface both reasoners (offline and LLM) implement.
+
+The graph's shared nodes analyze the note and locate candidate codes; a reasoner then
+decides which candidates the note supports and with which evidence. Guideline checks and
+reconciliation are shared again, so both reasoners are held to the same rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from agent.records import Evidence, Proposal, Setting
+from agent.text import Analysis
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A codeable statement: a clause of the note with its assertion status."""
+
+    start: int
+    end: int
+    text: str
+    assertion: str
+    section: str
+    sentence_index: int
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A code the locate step found for the note, with the spans that led to it."""
+
+    code: str
+    title: str
+    score: float
+    sources: tuple[str, ...]  # lexical, dense, memory, neighbours
+    evidence: tuple[Evidence, ...]
+    matched: str = ""  # the code-book text that matched (title, inclusion term, index term)
+    features: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CodingContext:
+    note_id: str
+    note: str
+    analysis: Analysis
+    statements: tuple[Statement, ...]
+    candidates: tuple[Candidate, ...]
+    setting: Setting = "outpatient"
+    note_vector: tuple[float, ...] | None = None  # the note's embedding, when the dense index is in use
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a reasoner decided: proposals, candidates it rejected and why, and, for the LLM
+    reasoner, why it fell back to the offline one if it did."""
+
+    proposals: list[Proposal]
+    rejections: list[tuple[str, str]] = field(default_factory=list)  # (code, reason)
+    fallback_reason: str | None = None
+
+
+class Reasoner(Protocol):
+    name: str
+
+    def run(self, context: CodingContext) -> Outcome:
+        """The codes this note supports, each with evidence spans from the note; the
+        candidates rejected and why; why it fell back to another reasoner, if it did."""
+        ...
