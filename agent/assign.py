@@ -55,12 +55,11 @@ class HierarchyWalker:
 
     def walk(self, code: str, sentence: str) -> Walk:
         """The most specific code under `code` that `sentence` supports."""
-        current = self.store.get(code)
+        current = self._record(code)
         steps: list[str] = []
         words = {t.norm for t in self.matcher.tokens(sentence)}
         while not current.billable and current.children:
-            found = self.store.codes(current.children)
-            children = [found[c] for c in current.children if c in found]
+            children = [c for c in (self._find(child) for child in current.children) if c is not None]
             if current.kind is not CodeKind.EXTENSION and children and children[0].kind is CodeKind.EXTENSION:
                 chosen, why = self._seventh(current, children, sentence)
             else:
@@ -74,10 +73,13 @@ class HierarchyWalker:
     def _child(self, parent: Code, children: list[Code], words: set[str]) -> tuple[Code | None, str]:
         parent_words = self._words(parent.title)
         own = {c.code: self._words(c.title) - parent_words for c in children}
-        supported = [c for c in children if own[c.code] and own[c.code] <= words]
+        # A child the sentence names: its own words, less words like "complications" that
+        # only say how the child differs in kind, are all in the sentence.
+        named = {code: words_ - self.matcher.rules.default_child for code, words_ in own.items()}
+        supported = [c for c in children if named[c.code] and named[c.code] <= words]
         if supported:
-            best = max(supported, key=lambda c: len(own[c.code]))
-            return best, f"the note says {', '.join(sorted(own[best.code]))}"
+            best = max(supported, key=lambda c: (len(named[c.code]), -len(own[c.code])))
+            return best, f"the note says {', '.join(sorted(named[best.code]))}"
         defaults = [c for c in children if own[c.code] <= self.matcher.rules.default_child]
         if defaults:
             best = min(
@@ -111,6 +113,16 @@ class HierarchyWalker:
         if not extensions:
             return None, ""
         return extensions[0], f"7th character {extensions[0].code[-1]}: the first defined"
+
+    def _record(self, code: str) -> Code:
+        found = self._find(code)
+        if found is None:
+            return self.store.get(code)  # raises UnknownCode with the store's message
+        return found
+
+    @cache  # noqa: B019 - codes are immutable and the walker lives as long as the store
+    def _find(self, code: str) -> Code | None:
+        return self.store.find(code)
 
     @cache  # noqa: B019 - titles are few and the walker lives as long as the store
     def _words(self, title: str) -> frozenset[str]:

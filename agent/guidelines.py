@@ -90,6 +90,13 @@ class CodeRef:
         """True when the qualifier cannot be read; `covers` then answers for the whole range."""
         return bool(self.qualifier) and _qualifier_test(self.qualifier) is None
 
+    def reaches(self, code: str) -> bool:
+        """Whether this reference names `code` or any code under it ("(N18.1-N18.6)" reaches
+        N18): what a partner note asks for may be more specific than the code found."""
+        key = code_key(code)
+        low, high = code_key(self.first), code_key(self.last)
+        return self.covers(code) or low[: len(key)] <= key <= high[: len(key)]
+
     def covers(self, code: str) -> bool:
         """Whether `code` (dotted or not) is one of the codes this reference names."""
         key = code_key(code)

@@ -37,6 +37,7 @@ class _Prepared:
     embeddings: np.ndarray | None
     note_vector: tuple[float, ...] | None
     grams: set[str]
+    lexical_finals: list[str]  # the code each lexical candidate walks to, before any profile
 
 
 def _quiet(_: str) -> None:
@@ -99,9 +100,16 @@ class Learner:
             mean = embeddings.mean(axis=0)
             note_vector = tuple(float(v) for v in mean / (np.linalg.norm(mean) or 1.0))
         grams = {g for s in statements for g, _, _ in clause_ngrams(statement_tokens(self.locator.matcher, s))}
+        prepared = _Prepared(note, analysis, statements, embeddings, note_vector, grams, [])
+        located = self.locator.locate(note.text, analysis, statements, None, embeddings)
+        prepared.lexical_finals = [
+            self._walk(c.code, prepared, c.evidence[0].start)
+            for c in located.candidates
+            if c.features.get("lex_matches")
+        ]
         if (index + 1) % 100 == 0 or index + 1 == total:
             self.say(f"analysed {index + 1}/{total} notes")
-        return _Prepared(note, analysis, statements, embeddings, note_vector, grams)
+        return prepared
 
     def _partial(self, name: str, train: Sequence[_Prepared]) -> Profile:
         memory = Memory.learn([(p.grams, set(p.note.codes)) for p in train])
@@ -121,11 +129,7 @@ class Learner:
         exact: Counter[str] = Counter()
         coarser: dict[str, Counter[str]] = defaultdict(Counter)
         for p in train:
-            located = self.locator.locate(p.note.text, p.analysis, p.statements, None, p.embeddings)
-            for cand in located.candidates:
-                if not cand.features.get("lex_matches"):
-                    continue
-                final = self._walk(cand.code, p, cand.evidence[0].start)
+            for final in p.lexical_finals:
                 if final in p.note.codes:
                     exact[final] += 1
                     continue

@@ -16,22 +16,26 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from agent.guidelines import CodeRef, parse_refs
 from agent.matcher import Match, TermMatcher
 from agent.reasoner import Candidate, Statement
 from agent.records import Evidence
 from agent.text import Analysis, Assertion, analyze, assertion_of
+from index.model import NoteKind
 from index.store import CodeStore
 
 if TYPE_CHECKING:
     from agent.profile import Profile
     from index.embeddings import Embedder
-    from index.vectors import VectorIndex
+    from index.vectors import DenseHit, VectorIndex
 
 _WORD = re.compile(r"\w+")
+_PARTNER_NOTES = frozenset({NoteKind.USE_ADDITIONAL_CODE, NoteKind.CODE_ALSO, NoteKind.CODE_FIRST})
 ASSERTIONS = tuple(a.value for a in Assertion)
 FIELDS = ("title", "inclusion", "includes", "index")
 DENSE_NEIGHBOURS = 5
 MIN_DENSE_WORDS = 2
+DENSE_CACHE = 200_000  # statements whose dense neighbours are kept
 
 
 def statements_of(analysis: Analysis) -> tuple[Statement, ...]:
@@ -91,6 +95,8 @@ class Locator:
         self.vectors = vectors
         self.embedder = embedder
         self.dense_neighbours = dense_neighbours
+        self._dense_cache: dict[str, list[DenseHit]] = {}
+        self._partners: dict[str, tuple[CodeRef, ...]] = {}
 
     def locate(
         self,
@@ -155,18 +161,7 @@ class Locator:
             sentence = analysis.sentences[statement.sentence_index]
             clause_words = len(self.matcher.tokens(statement.text))
             for m in clause_matches:
-                # A term whose words another term in the same category contains and extends is
-                # subsumed (E11.9 by E11.22). Of two with the same words, the shorter code stays:
-                # the walk down from it reads the sentence for what the default child ignores.
-                subsumed = any(
-                    other is not m
-                    and other.term.code[:3] == m.term.code[:3]
-                    and (
-                        m.term.essential < other.term.essential
-                        or (m.term.essential == other.term.essential and len(other.term.code) < len(m.term.code))
-                    )
-                    for other in clause_matches
-                )
+                subsumed = any(self._subsumes(other, m) for other in clause_matches if other is not m)
                 assertion = assertion_of(
                     sentence.text, m.start - sentence.start, m.end - sentence.start, sentence.section
                 ).value
@@ -184,6 +179,30 @@ class Locator:
                 f[f"field_{m.term.field}"] = 1.0
                 f["lex_span"] = max(f["lex_span"], float(m.end - m.start))
 
+    def _subsumes(self, other: Match, m: Match) -> bool:
+        """Whether `other` makes `m` redundant, as a coder reads the longest term.
+
+        In one category, a term whose words another contains and extends is subsumed
+        (E11.9 by E11.22); of two with the same words the shorter code stays, since the walk
+        down from it reads the sentence. Across categories, a term inside a longer term at
+        the same words is subsumed, unless the longer code's notes ask for it as a partner
+        (E11.22's "Use additional code ... (N18.1-N18.6)" keeps N18)."""
+        if m.term.code == other.term.code:
+            return False
+        if m.term.code[:3] == other.term.code[:3]:
+            return m.term.essential < other.term.essential or (
+                m.term.essential == other.term.essential and len(other.term.code) < len(m.term.code)
+            )
+        if not (m.term.essential < other.term.essential and m.start < other.end and other.start < m.end):
+            return False
+        return not any(ref.reaches(m.term.code) for ref in self._partner_refs(other.term.code))
+
+    def _partner_refs(self, code: str) -> tuple[CodeRef, ...]:
+        if code not in self._partners:
+            notes = self.store.inherited_notes(code) if self.store.find(code) else []
+            self._partners[code] = tuple(ref for n in notes if n.kind in _PARTNER_NOTES for ref in parse_refs(n.text))
+        return self._partners[code]
+
     # -- dense -------------------------------------------------------------------------
 
     def _dense(self, statements: tuple[Statement, ...], slot, embeddings: np.ndarray | None):  # type: ignore[no-untyped-def]
@@ -194,7 +213,16 @@ class Locator:
         usable = [i for i, s in enumerate(statements) if len(s.text.split()) >= MIN_DENSE_WORDS]
         if not usable:
             return embeddings
-        results = self.vectors.query_vectors(embeddings[usable], limit=self.dense_neighbours)
+        # The same statement asks the same question of the index: learning runs every note
+        # through several folds, and notes repeat stock phrases.
+        asked = [i for i in usable if statements[i].text not in self._dense_cache]
+        if asked:
+            answers = self.vectors.query_vectors(embeddings[asked], limit=self.dense_neighbours)
+            if len(self._dense_cache) > DENSE_CACHE:
+                self._dense_cache.clear()
+            for i, hits in zip(asked, answers, strict=True):
+                self._dense_cache[statements[i].text] = hits
+        results = [self._dense_cache[statements[i].text] for i in usable]
         for i, hits in zip(usable, results, strict=True):
             s = statements[i]
             for rank, hit in enumerate(hits):

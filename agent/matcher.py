@@ -21,6 +21,7 @@ from index.synonyms import Synonyms
 DATA = Path(__file__).parent / "data" / "matching.json"
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:'s)?")
 _GRADE = re.compile(r"\b(\d+)[a-zA-Z]\b")
+_EXCEPT = re.compile(r",?\s*\bexcept\b.*$", re.IGNORECASE)
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 
 
@@ -32,6 +33,10 @@ class MatchingRules:
     generic: frozenset[str]
     aliases: dict[str, str]
     default_child: frozenset[str]  # words that mark a code as the default "unspecified" child
+    weak_single: frozenset[str]  # one-word terms too common in notes to name a code alone
+    single_word_excluded: tuple[str, ...]  # code prefixes never named by a one-word term
+    rewrites: re.Pattern[str] | None  # code-book words read as the words notes use for them
+    rewrite_to: dict[str, str]
 
     @classmethod
     def from_json(cls, path: Path) -> MatchingRules:
@@ -45,6 +50,12 @@ class MatchingRules:
             generic=frozenset(raw["generic_words"]),
             aliases=dict(raw["token_aliases"]),
             default_child=frozenset(raw["default_child_words"]),
+            weak_single=frozenset(raw["weak_single_words"]),
+            single_word_excluded=tuple(raw["single_word_excluded_prefixes"]),
+            rewrites=re.compile(r"\b(?:" + "|".join(map(re.escape, raw["term_rewrites"])) + r")\b", re.IGNORECASE)
+            if raw["term_rewrites"]
+            else None,
+            rewrite_to={k.lower(): v for k, v in raw["term_rewrites"].items()},
         )
 
     @classmethod
@@ -68,7 +79,8 @@ class MatchingRules:
 def _stem(word: str) -> str:
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "sis")):
+    # "diabetes", "herpes", "pubes" are singular.
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "tes", "pes", "bes")):
         return word[:-1]
     return word
 
@@ -172,10 +184,15 @@ class TermMatcher:
 
 def make_term(text: str, code: str, field: str, rules: MatchingRules) -> Term | None:
     """A code-book text as a term; None when nothing specific is left to match."""
-    core = rules.filler.sub(" ", _PARENS.sub(" ", text))
+    if rules.rewrites is not None:
+        text = rules.rewrites.sub(lambda m: rules.rewrite_to[m.group(0).lower()], text)
+    # "except ..." names what the code leaves out: not words the note must contain.
+    core = rules.filler.sub(" ", _PARENS.sub(" ", _EXCEPT.sub("", text)))
     words = [rules.normalise(w) for w in _TOKEN.findall(core) if rules.keeps(w)]
     essential = frozenset(w for w in words if w not in rules.optional)
     if not essential or essential <= rules.generic:
+        return None
+    if len(essential) == 1 and (essential <= rules.weak_single or code.startswith(rules.single_word_excluded)):
         return None
     extra = {rules.normalise(w) for w in _TOKEN.findall(text) if rules.keeps(w)}
     return Term(code, text, field, essential, frozenset(extra - essential))

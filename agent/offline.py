@@ -70,6 +70,13 @@ class OfflineReasoner:
         else:
             decisions = [self._zero_shot(c, context) for c in context.candidates]
             threshold = ZERO_SHOT_THRESHOLD
+            for i, walk in enumerate(walks):
+                record = self.walker.store.find(walk.code)
+                if decisions[i][0] >= threshold and record is not None and not record.billable:
+                    decisions[i] = (
+                        0.0,
+                        f"the note does not say enough to reach a billable code under {walk.code} {record.title}",
+                    )
         coded = None if profile is not None else Conventions.default().coded[context.setting]
         proposals: dict[str, Proposal] = {}
         rejections: list[tuple[str, str]] = []

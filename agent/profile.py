@@ -45,7 +45,7 @@ class Memory:
 
     @classmethod
     def learn(
-        cls, docs: Sequence[tuple[set[str], set[str]]], min_df: int = 3, min_co: int = 2, min_precision: float = 0.2
+        cls, docs: Sequence[tuple[set[str], set[str]]], min_df: int = 3, min_co: int = 2, min_precision: float = 0.25
     ) -> Memory:
         df: Counter[str] = Counter()
         co: dict[str, Counter[str]] = defaultdict(Counter)
@@ -60,7 +60,7 @@ class Memory:
                 continue
             rows = [(c, k / n, k) for c, k in co[g].items() if k >= min_co and k / n >= min_precision]
             if rows:
-                table[g] = sorted(rows, key=lambda r: (-r[1], r[0]))[:5]
+                table[g] = sorted(rows, key=lambda r: (-r[1], r[0]))[:3]
         return cls(table)
 
 

@@ -17,10 +17,10 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from index.build import build_index  # noqa: E402
-from index.embeddings import Embedder  # noqa: E402
-from index.loaders.packages import SimpleIcd10CmLoader  # noqa: E402
-from index.search import CodeSearch  # noqa: E402
+from index.build import build_index
+from index.embeddings import Embedder
+from index.loaders.packages import SimpleIcd10CmLoader
+from index.search import CodeSearch
 
 QUERIES = [
     "high blood pressure",

@@ -416,3 +416,18 @@ def test_a_missing_or_broken_rule_file_is_a_data_error(tmp_path: Path) -> None:
     broken.write_text("{", encoding="utf-8")
     with pytest.raises(DataError, match="JSON"):
         GuidelineRules.from_json(broken)
+
+
+@pytest.mark.parametrize(
+    ("ref", "code", "reaches"),
+    [
+        ("(N18.1-N18.6)", "N18", True),
+        ("(N18.1-N18.6)", "N18.30", True),
+        ("(N18.1-N18.6)", "N18.9", False),
+        ("(E10.-)", "E11", False),
+        ("(E10.-)", "E10.9", True),
+    ],
+)
+def test_reaches_names_a_code_or_one_under_it(ref, code, reaches):
+    (parsed,) = parse_refs(ref)
+    assert parsed.reaches(code) is reaches

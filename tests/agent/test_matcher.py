@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import pytest
+
+from agent.matcher import MatchingRules, TermMatcher, make_term
+
+RULES = MatchingRules.default()
+
+
+def term(text: str, code: str = "A00"):
+    return make_term(text, code, "title", RULES)
+
+
+@pytest.mark.parametrize(
+    ("text", "essential"),
+    [
+        ("Type 2 diabetes mellitus without complications", {"type", "2", "diabetes"}),
+        ("Essential (primary) hypertension", {"hypertension"}),
+        ("Fracture of hip NOS", {"fracture", "hip"}),
+        ("Malignant neoplasm of unspecified kidney, except renal pelvis", {"malignant", "neoplasm", "kidney"}),
+        ("Hepatitis A without hepatic coma", {"hepatitis", "a", "without", "liver", "coma"}),
+        ("Chronic kidney disease, stage 3 (moderate)", {"chronic", "kidney", "disease", "stage", "3"}),
+    ],
+)
+def test_terms_keep_only_essential_words(text, essential):
+    assert term(text).essential == frozenset(essential)
+
+
+@pytest.mark.parametrize("text", ["Other specified disorders", "Activity, unspecified", "Pregnant state, incidental"])
+def test_terms_too_generic_to_name_a_code_are_dropped(text):
+    made = term(text, "Y93.9" if text.startswith("Activity") else "Z33.1")
+    assert made is None or len(made.essential) > 1
+
+
+@pytest.fixture(scope="module")
+def matcher():
+    rows = [
+        ("Type 2 diabetes mellitus with diabetic chronic kidney disease", "E11.22", "title"),
+        ("Chronic kidney disease, stage 3 (moderate)", "N18.3", "title"),
+        ("Essential (primary) hypertension", "I10", "title"),
+        ("Hepatitis A without hepatic coma", "B15.9", "title"),
+        ("Hepatitis, unspecified", "K75.9", "title"),
+    ]
+    return TermMatcher.from_rows(rows)
+
+
+def test_words_in_any_order_with_abbreviations_and_exact_offsets(matcher):
+    note = "Pt has DM2 with diabetic CKD stage 3a; HTN."
+    matches = matcher.match([(0, len(note), note)])
+    found = {m.term.code: (m.start, m.end, note[m.start : m.end]) for m in matches}
+    assert found["E11.22"] == (7, 28, "DM2 with diabetic CKD")
+    assert found["N18.3"] == (25, 37, "CKD stage 3a")  # "3a" says stage 3
+    assert found["I10"] == (39, 42, "HTN")
+
+
+def test_a_capital_letter_alone_is_a_name_not_a_stopword(matcher):
+    note = "hepatitis a in a patient"
+    assert {m.term.code for m in matcher.match([(0, len(note), note)])} == {"K75.9"}
+    note = "Hepatitis A, acute"
+    assert "K75.9" in {m.term.code for m in matcher.match([(0, len(note), note)])}
+
+
+def test_clause_offsets_are_shifted_into_the_note(matcher):
+    note = "Assessment: hypertension."
+    (m,) = matcher.match([(12, 25, note[12:25])])
+    assert (m.start, m.end, note[m.start : m.end]) == (12, 24, "hypertension")
