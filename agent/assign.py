@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from agent.matcher import TermMatcher, make_term
@@ -57,7 +57,9 @@ class HierarchyWalker:
         """The most specific code under `code` that `sentence` supports."""
         current = self._record(code)
         steps: list[str] = []
-        words = {t.norm for t in self.matcher.tokens(sentence)}
+        if current.billable or not current.children:
+            return Walk(current.code, ())
+        words = self._sentence_words(sentence)
         while not current.billable and current.children:
             children = [c for c in (self._find(child) for child in current.children) if c is not None]
             if current.kind is not CodeKind.EXTENSION and children and children[0].kind is CodeKind.EXTENSION:
@@ -113,6 +115,10 @@ class HierarchyWalker:
         if not extensions:
             return None, ""
         return extensions[0], f"7th character {extensions[0].code[-1]}: the first defined"
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one walker per store; sentences repeat within a note
+    def _sentence_words(self, sentence: str) -> frozenset[str]:
+        return frozenset(t.norm for t in self.matcher.tokens(sentence))
 
     def _record(self, code: str) -> Code:
         found = self._find(code)

@@ -23,6 +23,7 @@ from agent.locate import Locator, analyze_note
 from agent.profile import Memory, Neighbours, Profile, category, clause_ngrams, statement_tokens
 from agent.reasoner import CodingContext, Statement
 from agent.text import Analysis
+from index.embeddings import DIMENSIONS
 from index.errors import DataError
 
 FOLDS = 5
@@ -118,9 +119,10 @@ class Learner:
             counts.update(p.note.codes)
             counts.update({"cat:" + category(c) for c in p.note.codes})
         priors = {c: k / len(train) for c, k in counts.items()}
-        vectors = np.asarray([p.note_vector for p in train if p.note_vector is not None], dtype=np.float32)
-        codes = [p.note.codes for p in train if p.note_vector is not None]
-        profile = Profile(name, memory, priors, Neighbours(vectors.reshape(len(codes), -1), codes))
+        with_vectors = [p for p in train if p.note_vector is not None]
+        vectors = np.asarray([p.note_vector for p in with_vectors], dtype=np.float32)
+        vectors = vectors.reshape(len(with_vectors), DIMENSIONS)
+        profile = Profile(name, memory, priors, Neighbours(vectors, [p.note.codes for p in with_vectors]))
         profile.form_map = self._form_map(profile, train)
         return profile
 

@@ -12,6 +12,7 @@ import numpy as np
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
+MAX_TOKENS = 128
 
 
 def packaged_model_path() -> Path:
@@ -31,6 +32,8 @@ class Embedder:
 
         hf_logging.disable_progress_bar()  # no "Loading weights" bars on a coder's terminal
         self.model = SentenceTransformer(str(model_path or packaged_model_path()), device=device)
+        # Titles, terms and clauses are short; a longer text is cut rather than slowing every batch.
+        self.model.max_seq_length = MAX_TOKENS
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if not texts:

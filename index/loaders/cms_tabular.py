@@ -80,6 +80,10 @@ def parse_tabular(source: str | Path | bytes | IO[bytes], name: str = "tabular")
         blocks: list[str] = []
         for section in chapter.iter("section"):
             block_id = section.get("id") or ""
+            if "-" not in block_id:
+                # A block of one category ("B20") is written as a range so it never
+                # shares its id with the category it holds.
+                block_id = f"{block_id}-{block_id}"
             blocks.append(block_id)
             tops = section.findall("diag")
             for diag in tops:
@@ -108,10 +112,10 @@ def parse_tabular(source: str | Path | bytes | IO[bytes], name: str = "tabular")
 
 
 def _strip_range(title: str) -> str:
-    # "Intestinal infectious diseases (A00-A09)" -> the range is already the block's code.
+    """ "Intestinal infectious diseases (A00-A09)" -> the range is already the block's code."""
     if title.endswith(")") and "(" in title:
         head, _, tail = title.rpartition("(")
-        if "-" in tail:
+        if tail[:-1].replace("-", "").isalnum() and tail[:1].isalpha():
             return head.strip()
     return title
 

@@ -24,11 +24,19 @@ def test_default_loader_reads_fy2026_from_the_package(icd10cm):
     import simple_icd_10_cm as cm
 
     assert (icd10cm.info.system, icd10cm.info.release) == ("icd10cm", "2026")
-    # Every code the package knows (codes, blocks, 7th-character extensions) and no other.
-    package_codes = {c for c in cm.get_all_codes(False) if not c.isdigit()}
-    ours = {c.replace(".", "") for c, rec in icd10cm.codes.items() if rec.kind is not CodeKind.CHAPTER}
+    # Every code the package knows (categories, codes, 7th-character extensions) and no other.
+    package_codes = {c for c in cm.get_all_codes(False) if not c.isdigit() and "-" not in c}
+    kinds = (CodeKind.CHAPTER, CodeKind.BLOCK)
+    ours = {c.replace(".", "") for c, rec in icd10cm.codes.items() if rec.kind not in kinds}
     assert ours == package_codes
-    assert sum(c.billable for c in icd10cm.codes.values()) == 74714
+    assert sum(c.billable for c in icd10cm.codes.values()) == 74719  # the FY2026 count of billable codes
+
+
+def test_a_block_of_one_category_does_not_hide_the_category(icd10cm):
+    b20 = icd10cm.codes["B20"]
+    assert (b20.kind, b20.billable, b20.parent) == (CodeKind.CATEGORY, True, "B20-B20")
+    assert icd10cm.codes["B20-B20"].title == "Human immunodeficiency virus [HIV] disease"
+    assert icd10cm.codes["C50"].kind is CodeKind.CATEGORY and icd10cm.codes["C50"].children
 
 
 @pytest.mark.parametrize("code", ["E11.22", "I10", "S72.001", "N18", "O31", "T36.0X1", "J44"])
