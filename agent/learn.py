@@ -19,7 +19,7 @@ from sklearn.model_selection import GroupKFold
 
 from agent.assign import HierarchyWalker
 from agent.corpus import CodedNote
-from agent.locate import Locator, analyze_note
+from agent.locate import STATEMENT_BATCH, Locator, analyze_note
 from agent.profile import Memory, Neighbours, Profile, category, clause_ngrams, statement_tokens
 from agent.reasoner import CodingContext, Statement
 from agent.text import Analysis
@@ -95,7 +95,7 @@ class Learner:
         analysis, statements = analyze_note(note.text)
         embeddings = None
         if self.locator.embedder is not None and statements:
-            embeddings = self.locator.embedder.encode([s.text for s in statements])
+            embeddings = self.locator.embedder.encode([s.text for s in statements], batch_size=STATEMENT_BATCH)
         note_vector = None
         if embeddings is not None and len(embeddings):
             mean = embeddings.mean(axis=0)

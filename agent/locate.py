@@ -35,6 +35,8 @@ ASSERTIONS = tuple(a.value for a in Assertion)
 FIELDS = ("title", "inclusion", "includes", "index")
 DENSE_NEIGHBOURS = 5
 MIN_DENSE_WORDS = 2
+MAX_DENSE_STATEMENTS = 400
+STATEMENT_BATCH = 16  # clauses vary in length: small batches pad less
 DENSE_CACHE = 200_000  # statements whose dense neighbours are kept
 
 
@@ -208,8 +210,13 @@ class Locator:
     def _dense(self, statements: tuple[Statement, ...], slot, embeddings: np.ndarray | None):  # type: ignore[no-untyped-def]
         if self.vectors is None or self.embedder is None or not statements:
             return None
+        if len(statements) > MAX_DENSE_STATEMENTS:
+            # A note of several MB: its words are still all matched, but embedding every
+            # clause would take minutes; the neighbours come from the first clauses only.
+            statements = statements[:MAX_DENSE_STATEMENTS]
+            embeddings = embeddings[:MAX_DENSE_STATEMENTS] if embeddings is not None else None
         if embeddings is None:
-            embeddings = self.embedder.encode([s.text for s in statements])
+            embeddings = self.embedder.encode([s.text for s in statements], batch_size=STATEMENT_BATCH)
         usable = [i for i, s in enumerate(statements) if len(s.text.split()) >= MIN_DENSE_WORDS]
         if not usable:
             return embeddings

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from agent.profile import Profile
 
 CONVENTIONS = Path(__file__).parent / "data" / "conventions.json"
-DENSE_ONLY_MIN_SIMILARITY = 0.86
 ZERO_SHOT_THRESHOLD = 0.5
 
 
@@ -109,22 +108,17 @@ class OfflineReasoner:
     def _zero_shot(self, cand: Candidate, context: CodingContext) -> tuple[float, str]:
         f = cand.features
         if f.get("lex_matches", 0) == 0:
+            # Zero-shot suggests only what the note names; a semantic neighbour alone is a
+            # lead for the coder (and a feature for a learned profile), not a code.
             sim = f.get("dense_sim", 0.0)
-            if sim >= DENSE_ONLY_MIN_SIMILARITY:
-                return 0.5 + (
-                    sim - DENSE_ONLY_MIN_SIMILARITY
-                ), f"a statement means what the title says (similarity {sim:.2f})"
-            return 0.0, "not named in the note; only a loose semantic neighbour" + (
-                f" (similarity {sim:.2f})" if sim else ""
-            )
-        if f.get("lex_unsubsumed", 0) == 0:
-            return 0.0, "a more specific code in the same category matches the same words"
-        conventions = Conventions.default()
+            return 0.0, "not named in the note; only a semantic neighbour" + (f" (similarity {sim:.2f})" if sim else "")
         named = [e for e in cand.evidence if e.source == "lexical"]
+        conventions = Conventions.default()
         coded = [e for e in named if e.assertion in conventions.coded[context.setting]]
         if not coded:
-            status = named[0].assertion
-            return 0.0, conventions.reasons.get(status, f"assertion: {status}")
+            return 0.0, conventions.reasons.get(named[0].assertion, f"assertion: {named[0].assertion}")
+        if f.get("lex_unsubsumed", 0) == 0:
+            return 0.0, "a more specific code in the same category matches the same words"
         size = f.get("lex_size", 1.0)
         confidence = min(0.55 + 0.1 * size + 0.05 * f.get("dense_sim", 0.0), 0.99)
         why = f"the note names it: every word of '{cand.matched}' is in the statement"

@@ -97,3 +97,12 @@ def test_review_pauses_and_resumes_from_the_sqlite_checkpointer(mini_coder, tmp_
     assert final["review"] == {"accepted": ["E11.22"], "rejected": {"I10": "not documented"}}
     assert result_of(final).codes[0].code == "E11.22"
     assert final["progress"][-1] == "review: the coder's decisions were recorded"
+
+
+def test_a_long_note_is_coded_with_exact_offsets(mini_coder):
+    paragraph = "Seen today. Essential hypertension, stable. No concussion.\n"
+    note = paragraph * (300_000 // len(paragraph))
+    result = mini_coder.code(note, "big", "outpatient")
+    (i10,) = result.codes
+    assert i10.code == "I10" and len(i10.evidence) > 300
+    assert all(note[e.start : e.end] == e.text for e in i10.evidence)
