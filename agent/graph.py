@@ -144,7 +144,7 @@ class Nodes:
         proposals = [proposal_from(d) for d in state["proposals"]]
         findings = [finding_from(f) for f in state.get("findings", [])]
         rejected = [rejected_from(r) for r in state.get("rejected", [])]
-        keep, dropped = _prefer_specific(proposals)
+        keep, dropped = _prefer_specific(proposals, self.deps.store)
         keep, excluded = _resolve_excludes1(keep, findings)
         records = self.deps.store.codes([p.code for p in keep] + [code for code, _ in dropped + excluded])
         for code, why in dropped + excluded:
@@ -226,15 +226,22 @@ def _evidence_is_exact(p: Proposal, note: str) -> bool:
     return any(0 <= e.start < e.end <= len(note) and note[e.start : e.end] == e.text for e in p.evidence)
 
 
-def _prefer_specific(proposals: list[Proposal]) -> tuple[list[Proposal], list[tuple[str, str]]]:
+def _prefer_specific(proposals: list[Proposal], store: CodeStore) -> tuple[list[Proposal], list[tuple[str, str]]]:
     """Of two codes in one category supported by the same words, keep the more specific
-    (a combination code such as E11.22 over E11.9): the coder would not code both."""
+    (a combination code such as E11.22 over E11.9; N18.31 "stage 3a" over N18.30 "stage 3
+    unspecified"): a coder would not code both."""
+    records = store.codes([p.code for p in proposals])
+
+    def specificity(p: Proposal) -> tuple[int, bool, float]:
+        title = records[p.code].title.lower() if p.code in records else ""
+        return len(p.code), "unspecified" not in title, p.confidence
+
     dropped: dict[str, str] = {}
     for a in proposals:
         for b in proposals:
             if a is b or a.code in dropped or b.code in dropped or a.code[:3] != b.code[:3]:
                 continue
-            if _overlap(a, b) and (len(b.code), b.confidence) > (len(a.code), a.confidence):
+            if _overlap(a, b) and specificity(b) > specificity(a):
                 dropped[a.code] = f"the same words support the more specific {b.code}"
     return [p for p in proposals if p.code not in dropped], list(dropped.items())
 

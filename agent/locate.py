@@ -187,7 +187,8 @@ class Locator:
         In one category, a term whose words another contains and extends is subsumed
         (E11.9 by E11.22); of two with the same words the shorter code stays, since the walk
         down from it reads the sentence. Across categories, a term inside a longer term at
-        the same words is subsumed, unless the longer code's notes ask for it as a partner
+        the same words is subsumed ("kidney disease" in "chronic kidney disease", "injury" in
+        "acute kidney injury"), unless the longer code's notes ask for it as a partner
         (E11.22's "Use additional code ... (N18.1-N18.6)" keeps N18)."""
         if m.term.code == other.term.code:
             return False
