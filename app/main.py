@@ -1,85 +1,99 @@
-"""Coda's Streamlit entry point: `streamlit run app/main.py`.
+"""Coda's coder workbench: `streamlit run app/main.py` (or `make app`).
 
-Thin: it reads widgets, calls the core, and renders. Today it is the code-book encoder
-(search a term or a code, read the whole Tabular entry); the coding workbench builds on it.
+The edge of the app: it reads the settings once per run, holds the heavy objects (embedding model,
+code book, coding graph, case store) in `st.cache_resource`, turns a missing index into a message,
+and hands the page to `app.views` (the panels), which call `app.workbench` (the logic).
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
+from app.cases import CaseStore
 from app.settings import Settings
-from index.entry import describe
-from index.errors import CodaError
-from index.search import CodeSearch, Filters
+from app.views import case_view, show_flashes, sidebar
+from app.workbench import md_escape
+from index.errors import CodaError, IndexNotBuilt
+from index.search import CodeSearch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-
-@st.cache_resource
-def settings() -> Settings:
-    return Settings()
+CSS = Path(__file__).parent / "static" / "workbench" / "workbench.css"
+CASES_FILE = "cases.sqlite"
 
 
-@st.cache_resource(show_spinner="Loading the code book and the embedding model ...")
-def code_search(system: str) -> CodeSearch:
+@st.cache_resource(show_spinner="Loading the embedding model ...")
+def embedder() -> Any:
     from index.embeddings import Embedder
 
-    s = settings()
-    return CodeSearch.open(s.data_dir, system, Embedder(), s.release)
+    return Embedder()
 
 
-def render_entry(search: CodeSearch, code: str) -> None:
-    entry = describe(search.store, code)
-    st.subheader(f"{entry['code']} {entry['title']}")
-    billable = "billable" if entry["billable"] else "not billable"
-    st.caption(f"{entry['kind']} · {billable} · {entry['chapter']} · block {entry['block']}")
-    if entry["ancestors"]:
-        st.markdown(" › ".join(f"`{a['code']}` {a['title']}" for a in reversed(entry["ancestors"])))
-    for note in entry["notes"]:
-        where = "" if note["source"] == entry["code"] else f" _(from {note['source']})_"
-        st.markdown(f"**{note['label']}:** {note['text']}{where}")
-    if entry["seventh"]:
-        st.markdown(f"**7th characters** (defined at {entry['seventh_source']})")
-        st.table([{"7th": s["char"], "meaning": s["meaning"]} for s in entry["seventh"]])
-    if entry["children"]:
-        st.markdown("**More specific:** " + ", ".join(f"`{c}`" for c in entry["children"]))
+@st.cache_resource(show_spinner="Loading the code book ...")
+def coder(data_dir: str, system: str, release: str | None, llm_base_url: str | None, _settings: Settings) -> Any:
+    """The coding graph and its dependencies; with an LLM endpoint, the LLM reasoner too."""
+    from agent.context import open_coder
+
+    chat_model = None
+    if llm_base_url:
+        from agent.llm import make_chat_model
+
+        s = _settings
+
+        def chat_model() -> Any:
+            return make_chat_model(s.llm_base_url, s.llm_model, s.llm_api_key, s.llm_timeout, s.llm_max_retries)
+
+    return open_coder(Path(data_dir), system, release, embedder=embedder(), chat_model=chat_model)
+
+
+@st.cache_resource
+def code_search(data_dir: str, system: str, release: str | None, _coder: Any) -> CodeSearch:
+    """The encoder over the coder's own store and vectors: nothing is opened twice."""
+    return CodeSearch(_coder.deps.store, _coder.deps.locator.vectors)
+
+
+@st.cache_resource
+def case_store(path: str) -> CaseStore:
+    return CaseStore(path)
 
 
 def main() -> None:
-    st.set_page_config(page_title="Coda", layout="wide")
-    st.title("Coda")
-    s = settings()
+    st.set_page_config(page_title="Coda workbench", page_icon=":material/medical_services:", layout="wide")
+    st.html(f"<style>{CSS.read_text(encoding='utf-8')}</style>")
+    settings = Settings()
+    key = (str(settings.data_dir), settings.system, settings.release)
     try:
-        search = code_search(s.system)
-    except CodaError as exc:
-        st.error(f"{exc}")
-        st.stop()
-    query = st.text_input("Search the code book (a term or a code)", placeholder="high blood pressure, E11.22, HTN")
-    billable = st.checkbox("Billable codes only")
-    if not query.strip():
-        return
-    try:
-        hits = search.search(query, limit=15, filters=Filters(billable=True if billable else None))
-    except CodaError as exc:
-        st.warning(str(exc))
-        return
-    if not hits:
-        st.info("No codes found.")
-        return
-    left, right = st.columns([2, 3])
-    with left:
-        choice = st.radio(
-            "Results",
-            [h.code for h in hits],
-            format_func=lambda c: next(f"{h.code} {h.title}" for h in hits if h.code == c),
+        the_coder = coder(*key, settings.llm_base_url, settings)
+    except IndexNotBuilt as exc:
+        st.title("Coda workbench")
+        st.error(
+            f"No code book index for {settings.system} in `{settings.data_dir}` yet. Build it once with "
+            "`coda index build` (or run `make app`, which builds it and starts the workbench), then reload this page.",
+            icon=":material/error:",
         )
-    with right:
-        if choice:
-            render_entry(search, choice)
+        st.caption(md_escape(str(exc)))
+        st.stop()
+    except CodaError as exc:
+        st.error(md_escape(str(exc)), icon=":material/error:")
+        st.stop()
+    search = code_search(*key, the_coder)
+    store = case_store(str(settings.data_dir / CASES_FILE))
+    case = sidebar(store, settings, the_coder.release_dir)
+    show_flashes()
+    if case is None:
+        st.title("Coda workbench")
+        st.markdown(
+            "Add cases in the sidebar: paste a note, upload `.txt` files, or load the synthetic sample notes. "
+            "Then code a case, review each suggested code against the words that support it, and export "
+            "the claim."
+        )
+        return
+    case_view(store, the_coder.graph, search, case)
 
 
 main()

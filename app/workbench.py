@@ -1,0 +1,446 @@
+"""The coder's workbench without Streamlit: what the page shows and offers, computed from the case
+store, the code book and the coding graph.
+
+The panels of `app/views.py` read the widgets, call these functions and render the results; here
+everything is plain data in and out, tested without a browser: the sample notes, uploaded notes,
+the code list with its colours, the spans of the note, the codes a coder may change to, the
+step-by-step run of the coding graph and the rows of the audit trail.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from agent.corpus import DEFAULT_MAX_BYTES, read_note
+from agent.records import Step
+from app.cases import AuditEntry, Case, CaseCode
+from app.note_view import palette
+from index.errors import NoteError
+from index.model import CodeKind
+from index.store import CodeStore
+
+SAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "samples"
+LIVE = ("suggested", "accepted", "added")
+STATUS_LABELS = {"new": "new", "coded": "coded", "in_review": "in review", "done": "done"}
+STATUS_COLOURS = {"new": "gray", "coded": "blue", "in_review": "orange", "done": "green"}
+CODE_STATUS_COLOURS = {"suggested": "blue", "accepted": "green", "added": "violet", "rejected": "red"}
+# A rejected code is shown in the note only while it is selected, in a neutral grey.
+REJECTED_COLOUR = "#e5e7eb"
+REJECT_REASONS = (
+    "Not documented as a current condition of the patient",
+    "Negated or ruled out in the note",
+    "History only: no longer present or treated",
+    "Uncertain diagnosis (outpatient: code the signs and symptoms)",
+    "Another code already covers it (combination or more specific code)",
+    "Wrong code: another code fits the documentation better",
+)
+STAGE_LABELS = {
+    "locate": "Locate (where the note names it)",
+    "assign": "Assign (walking the Tabular List)",
+    "verify": "Verify (guideline checks)",
+    "reconcile": "Reconcile",
+    "llm": "LLM reasoner",
+}
+_NO_EVIDENCE = 1 << 62  # sorts codes without evidence after every span of a note
+_MARKDOWN_SPECIAL = re.compile(r"[!-/:-@\[-`{-~]")
+
+
+def md_escape(text: str | None) -> str:
+    """Text from a note, a file or the coder shown through Streamlit markdown exactly as written:
+    every ASCII punctuation mark is backslash-escaped (no emphasis, links, images, HTML, `:red[...]`
+    directives or maths), and white space is folded to single spaces."""
+    return _MARKDOWN_SPECIAL.sub(lambda m: "\\" + m.group(0), " ".join((text or "").split()))
+
+
+# -- new cases ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A synthetic note shipped in assets/samples, with the setting its file name gives."""
+
+    name: str  # the file's stem, e.g. "01-outpatient-diabetes-ckd-followup"
+    title: str  # its first non-blank line
+    setting: str
+    path: Path
+
+
+def list_samples(folder: Path = SAMPLES_DIR) -> list[Sample]:
+    """The sample notes in `folder`, by file name. A name holding "-inpatient-" is an inpatient
+    note; any other is outpatient. A file that cannot be read as a note is left out."""
+    samples = []
+    for path in sorted(folder.glob("*.txt")) if folder.is_dir() else []:
+        try:
+            text = read_note(path)
+        except NoteError:
+            continue
+        title = next(line.strip() for line in text.splitlines() if line.strip())
+        setting = "inpatient" if "-inpatient-" in f"-{path.stem}-" else "outpatient"
+        samples.append(Sample(path.stem, title, setting, path))
+    return samples
+
+
+def note_from_upload(name: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """The text of an uploaded note file, checked and decoded exactly as `agent.corpus.read_note`
+    reads a note from disk (same encodings, same refusals, nothing normalised).
+
+    Raises NoteError naming the upload ("note discharge.txt is empty").
+    """
+    shown = Path(name).name or "upload.txt"
+    if len(data) > max_bytes:
+        raise NoteError(f"note {shown} is too large: {len(data):,} bytes, over the limit of {max_bytes:,} bytes")
+    with tempfile.TemporaryDirectory(prefix="coda-upload-") as folder:
+        path = Path(folder) / "note.txt"
+        path.write_bytes(data)
+        try:
+            return read_note(path, max_bytes)
+        except NoteError as exc:
+            raise NoteError(str(exc).replace(str(path), shown)) from None
+
+
+@dataclass(frozen=True)
+class UploadedNote:
+    name: str
+    text: str | None  # None when the file could not be read
+    error: str = ""
+
+
+def notes_from_uploads(files: Iterable[tuple[str, bytes]], max_bytes: int = DEFAULT_MAX_BYTES) -> list[UploadedNote]:
+    """Every uploaded file as a note or as the reason it is not one; a bad file stops no other."""
+    out = []
+    for name, data in files:
+        try:
+            out.append(UploadedNote(name, note_from_upload(name, data, max_bytes)))
+        except NoteError as exc:
+            out.append(UploadedNote(name, None, str(exc)))
+    return out
+
+
+def upload_title(name: str) -> str:
+    """A worklist title from an uploaded file's name: "discharge_summary-03.txt" -> "discharge summary 03"."""
+    return " ".join(Path(name).stem.replace("_", " ").replace("-", " ").split())
+
+
+# -- the worklist ---------------------------------------------------------------------------------
+
+
+def case_label(case: Case) -> str:
+    """A case in the worklist: its id in bold and its title (Streamlit markdown)."""
+    return f"**{case.id}** {md_escape(case.title)}"
+
+
+def status_counts(cases: Iterable[Case]) -> dict[str, int]:
+    """How many cases are in each status, every status listed (worklist order of statuses)."""
+    counts = dict.fromkeys(STATUS_LABELS, 0)
+    for case in cases:
+        counts[case.status] += 1
+    return counts
+
+
+# -- the code list and the note -------------------------------------------------------------------
+
+
+def code_colours(codes: Sequence[CaseCode]) -> dict[str, str]:
+    """One highlight colour per live code (suggested, accepted, added), stable while the coder works.
+
+    Colours are handed out in note order (by each code's first evidence span; codes without evidence
+    last, by code) over every code the agent suggested or the coder added, including those the
+    coder has since rejected: so accepting, rejecting, moving or changing a code never repaints the
+    others, and highlights that sit next to each other get far-apart hues. (A suggestion keeps its
+    confidence when rejected; a candidate the agent rejected has none.)
+    """
+    kept = [c for c in codes if c.status in LIVE or c.confidence is not None]
+    kept.sort(key=lambda c: (min((e.start for e in c.evidence), default=_NO_EVIDENCE), c.code))
+    colours = palette([c.code for c in kept])
+    return {c.code: colours[c.code] for c in codes if c.status in LIVE}
+
+
+@dataclass(frozen=True)
+class CodeRow:
+    """One line of the code list as the coder sees it."""
+
+    code: str
+    title: str
+    status: str
+    sequence: int
+    principal: bool
+    colour: str | None  # the colour of its highlights; None for a rejected code
+    confidence: str  # "0.91", or "" when the coder chose the code
+    origin: str
+    reason: str
+    evidence_count: int
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE
+
+
+def code_rows(codes: Sequence[CaseCode]) -> list[CodeRow]:
+    """The case's codes as list rows, in sequence order (live codes first, then the rejected)."""
+    colours = code_colours(codes)
+    return [
+        CodeRow(
+            c.code,
+            c.title,
+            c.status,
+            c.sequence,
+            c.principal,
+            colours.get(c.code),
+            f"{c.confidence:.2f}" if c.confidence is not None else "",
+            c.origin,
+            c.reason,
+            len(c.evidence),
+        )
+        for c in codes
+    ]
+
+
+def note_spans(
+    codes: Sequence[CaseCode], selected: str | None = None
+) -> tuple[list[tuple[int, int, str]], dict[str, str]]:
+    """The spans to highlight in the note and their colours: every evidence span of the live codes,
+    and those of `selected` when it is a rejected code (in grey), so its words can be seen too."""
+    colours: dict[str, str] = code_colours(codes)
+    spans = []
+    for c in codes:
+        if c.status in LIVE or c.code == selected:
+            spans += [(e.start, e.end, c.code) for e in c.evidence]
+            if c.code not in colours:
+                colours[c.code] = REJECTED_COLOUR
+    return spans, colours
+
+
+def click_codes(value: Any) -> list[str]:
+    """The codes of a click from the note view's state (`{"click": {"codes": [...], ...}}` or the
+    click itself); [] for anything else."""
+    if isinstance(value, Mapping) and "click" in value:
+        value = value["click"]
+    if not isinstance(value, Mapping):
+        return []
+    codes = value.get("codes")
+    if not isinstance(codes, list):
+        return []
+    return [c for c in codes if isinstance(c, str)]
+
+
+def pick_from_click(clicked: Sequence[str], selected: str | None, known: Iterable[str]) -> str | None:
+    """The code a click on a highlight selects: the first of its codes, or, when the selected code
+    is among them (overlapping highlights), the next one round. Unknown codes are ignored."""
+    have = set(known)
+    codes = [c for c in clicked if c in have]
+    if not codes:
+        return selected
+    if selected in codes:
+        return codes[(codes.index(selected) + 1) % len(codes)]
+    return codes[0]
+
+
+def next_undecided(codes: Sequence[CaseCode], after: str) -> str | None:
+    """The next code still only suggested after `after` in the list, wrapping round; None when the
+    coder has decided every code."""
+    order = [c.code for c in codes]
+    start = order.index(after) + 1 if after in order else 0
+    return next((c.code for c in [*codes[start:], *codes[:start]] if c.status == "suggested"), None)
+
+
+def neighbour(codes: Sequence[CaseCode], selected: str | None, step: int) -> str | None:
+    """The code `step` places after (or before, when negative) `selected` in the list, stopping at
+    the ends; the first code when nothing is selected."""
+    order = [c.code for c in codes]
+    if not order:
+        return None
+    if selected not in order:
+        return order[0]
+    i = min(max(order.index(selected) + step, 0), len(order) - 1)
+    return order[i]
+
+
+def move_target(codes: Sequence[CaseCode], code: str, step: int) -> int | None:
+    """The sequence a live code moves to one place up (`step` -1) or down (+1), or None when it
+    cannot: a rejected code, the ends of the live codes, and sequence 1 while a principal holds it."""
+    live = [c for c in codes if c.status in LIVE]
+    row = next((c for c in live if c.code == code), None)
+    if row is None:
+        return None
+    target = row.sequence + step
+    if not 1 <= target <= len(live):
+        return None
+    if live[0].principal and (row.principal or target == 1):
+        return None
+    return target
+
+
+@dataclass(frozen=True)
+class ChangeOption:
+    code: str
+    title: str
+    relation: str  # "more specific", "7th character", "sibling", or "alternative" (the agent's only)
+    billable: bool
+    agent: bool = False  # the agent offers it as an alternative
+
+    @property
+    def label(self) -> str:
+        notes = [self.relation] + (["the agent's alternative"] if self.agent and self.relation != "alternative" else [])
+        if not self.billable:
+            notes.append("not billable")
+        return f"{self.code} {self.title} ({', '.join(notes)})"
+
+
+def change_options(store: CodeStore, code: str, alternatives: Iterable[str] = ()) -> list[ChangeOption]:
+    """The codes a coder may change `code` to, each once: the agent's alternatives first, then the
+    code's children (more specific codes, or the 7th-character codes it still needs), then its
+    siblings (for a code with a 7th character: the same code with another 7th character)."""
+    record = store.find(code)
+    if record is None:
+        return []
+    relation: dict[str, str] = {}
+    for child in record.children:
+        relation.setdefault(child, "more specific")
+    parent = store.find(record.parent) if record.parent else None
+    for other in parent.children if parent is not None else ():
+        relation.setdefault(other, "7th character" if record.kind == CodeKind.EXTENSION else "sibling")
+    offered = [a for a in dict.fromkeys(alternatives) if a != record.code]
+    order = [*offered, *(c for c in relation if c not in offered and c != record.code)]
+    found = store.codes(order)
+    options = []
+    for c in order:
+        if c not in found:
+            continue
+        kind = relation.get(c, "alternative")
+        if kind == "more specific" and found[c].kind == CodeKind.EXTENSION:
+            kind = "7th character"
+        options.append(ChangeOption(found[c].code, found[c].title, kind, found[c].billable, c in offered))
+    return options
+
+
+def change_steps(codes: Sequence[CaseCode], old: str, new: str) -> list[tuple[str, ...]]:
+    """The decisions that change live code `old` to `new`.
+
+    Usually one: ("change", old, new), which keeps the old code's place and evidence. When `new` is
+    already on the case as a rejected code (the agent often rejects a sibling it also offers as an
+    alternative), the store will not change to it, so the change is made of plain decisions instead:
+    reject `old` saying why, accept `new`, and put it where `old` was (principal, or its sequence).
+    """
+    by_code = {c.code: c for c in codes}
+    target = by_code.get(new)
+    if target is None or target.status != "rejected" or old not in by_code:
+        return [("change", old, new)]
+    before = by_code[old]
+    steps: list[tuple[str, ...]] = [("reject", old, f"changed to {new}"), ("accept", new)]
+    if before.principal:
+        steps.append(("principal", new))
+    else:
+        live = [c for c in codes if c.status in LIVE]
+        if before.sequence < len(live):  # after the swap, `new` closes the list at len(live)
+            steps.append(("move", new, str(before.sequence)))
+    return steps
+
+
+def steps_by_stage(steps: Iterable[Step]) -> list[tuple[str, list[str]]]:
+    """The reasoning steps grouped by stage, stages in the order they first appear."""
+    grouped: dict[str, list[str]] = {}
+    for step in steps:
+        grouped.setdefault(step.stage, []).append(step.detail)
+    return [(STAGE_LABELS.get(stage, stage.capitalize()), details) for stage, details in grouped.items()]
+
+
+# -- coding ---------------------------------------------------------------------------------------
+
+
+def llm_unavailable(llm_base_url: str | None) -> str | None:
+    """Why the LLM reasoner cannot be chosen, or None when it can."""
+    if llm_base_url:
+        return None
+    return (
+        "The LLM reasoner needs an OpenAI-compatible endpoint: set CODA_LLM_BASE_URL "
+        "(and CODA_LLM_MODEL, CODA_LLM_API_KEY) and restart the app."
+    )
+
+
+def profile_names(release_dir: Path) -> list[str]:
+    """The learned profiles of a release: the folders under <release>/profiles, by name."""
+    folder = Path(release_dir) / "profiles"
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def merge_update(state: dict[str, Any], update: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The graph state after one node's update: "progress" accumulates (as the graph's reducer
+    does), every other key is replaced."""
+    merged = dict(state)
+    for key, value in (update or {}).items():
+        merged[key] = [*merged.get(key, []), *value] if key == "progress" else value
+    return merged
+
+
+def run_coding(
+    graph: Any,
+    case: Case,
+    on_progress: Callable[[str], None] = lambda line: None,
+) -> dict[str, Any]:
+    """Code the case's note through the graph node by node, reporting each step's progress line as
+    it finishes, and return the final state (what `CaseStore.save_result` takes)."""
+    graph_input = {
+        "note_id": case.id,
+        "note": case.note,
+        "setting": case.setting,
+        "reasoner": case.reasoner,
+        "profile": case.profile,
+    }
+    state: dict[str, Any] = dict(graph_input)
+    for update in graph.stream(graph_input, stream_mode="updates"):
+        for values in update.values():
+            for line in (values or {}).get("progress", []):
+                on_progress(line)
+            state = merge_update(state, values)
+    return state
+
+
+# -- the audit trail and exports ------------------------------------------------------------------
+
+
+def audit_rows(entries: Iterable[AuditEntry]) -> list[dict[str, str]]:
+    """The audit trail as table rows, oldest first, times in UTC to the second."""
+    rows = []
+    for e in entries:
+        at = datetime.fromisoformat(e.at).strftime("%Y-%m-%d %H:%M:%S")
+        rows.append(
+            {
+                "time (UTC)": at,
+                "coder": e.coder,
+                "action": e.action,
+                "code": _change(e.code_before, e.code_after),
+                "reason": e.reason,
+            }
+        )
+    return rows
+
+
+def _change(before: str | None, after: str | None) -> str:
+    if before and after and before != after:
+        return f"{before} → {after}"
+    return after or before or ""
+
+
+def rejected_by(code: str, entries: Iterable[AuditEntry]) -> str | None:
+    """The coder who rejected `code`, from the audit trail; None when the agent rejected it (a
+    rejection older than the last coding run or than the code's last acceptance does not count)."""
+    who = None
+    for e in entries:
+        if e.action == "coded" or (e.action == "accepted" and e.code_after == code):
+            who = None
+        elif e.action == "rejected" and e.code_before == code:
+            who = e.coder
+    return who
+
+
+def export_name(case: Case, kind: str) -> str:
+    """The file name of an export: "C0001-claim.json", "C0001-hi-segment.txt", "C0001-codes.csv"."""
+    return {"fhir": f"{case.id}-claim.json", "x12": f"{case.id}-hi-segment.txt", "csv": f"{case.id}-codes.csv"}[kind]

@@ -1,0 +1,315 @@
+"""The workbench page driven by Streamlit's AppTest on the mini code book: new cases, coding with
+progress, the coder's decisions, validation, exports and the audit trail.
+
+AppTest does not run custom components, so clicking a highlight in the note is left to the browser
+test (tests/app/test_e2e.py); here codes are selected in the code list.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.cases import CaseStore
+
+APP = Path(__file__).resolve().parents[2] / "app" / "main.py"
+NOTE = (
+    "Clinic follow-up visit\n"
+    "Assessment:\n"
+    "1. Type 2 diabetes with diabetic CKD stage 3.\n"
+    "2. HTN, on lisinopril.\n"
+    "Denies asthma.\n"
+)
+TIMEOUT = 180  # the first run loads the embedding model
+
+
+def plain(markdown: str) -> str:
+    """Markdown as the coder reads it: backslash escapes removed."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+@pytest.fixture
+def app(monkeypatch, tmp_path, workbench_data_dir) -> AppTest:
+    for name in ("CODA_LLM_BASE_URL", "CODA_SETTING", "CODA_REASONER", "CODA_PROFILE", "CODA_RELEASE", "CODA_SYSTEM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CODA_DATA_DIR", str(workbench_data_dir))
+    monkeypatch.chdir(tmp_path)  # no developer's .env
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    return at
+
+
+@pytest.fixture
+def cases(workbench_data_dir):
+    store = CaseStore(workbench_data_dir / "cases.sqlite")
+    yield store
+    store.close()
+
+
+def paste(at: AppTest, note: str, title: str = "") -> AppTest:
+    at.sidebar.text_input(key="paste_title").input(title)
+    at.sidebar.text_area(key="paste_note").input(note)
+    next(b for b in at.sidebar.button if b.label == "Create case").click().run()
+    assert not at.exception
+    return at
+
+
+def code_it(at: AppTest) -> AppTest:
+    at.button(key="code_case").click().run()
+    assert not at.exception
+    return at
+
+
+def click(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click().run()
+    assert not at.exception
+    return at
+
+
+def panel_code(at: AppTest) -> str:
+    """The code shown in the reasoning panel (its heading "#### E11.22 · title")."""
+    heading = next(m.value for m in at.main.markdown if m.value.startswith("#### ") and " · " in m.value)
+    return heading[5:].split(" · ")[0]
+
+
+def live_codes(at: AppTest) -> list[str]:
+    return [b.key[5:] for b in at.main.button if b.key and b.key.startswith("pick_") and "**" in b.label][:10]
+
+
+def test_without_an_index_the_page_says_how_to_build_one(monkeypatch, tmp_path):
+    monkeypatch.setenv("CODA_DATA_DIR", str(tmp_path / "empty"))
+    monkeypatch.chdir(tmp_path)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert len(at.error) == 1
+    message = at.error[0].value
+    assert "`coda index build`" in message and "`make app`" in message and "No code book index" in message
+
+
+def test_paste_code_accept_reject_and_audit(app, cases):
+    at = app
+    at.sidebar.text_input(key="coder_name").input("Dana Reyes").run()
+    paste(at, NOTE)
+    assert [plain(t.value) for t in at.toast] == ["Created C0001: Clinic follow-up visit"]
+    assert at.session_state["case_id"] == "C0001"
+    assert plain(at.main.markdown[0].value) == "### C0001 · Clinic follow-up visit"
+
+    code_it(at)
+    [status] = at.status
+    assert status.label == "Coded by the offline reasoner" and status.proto.state == status.proto.COMPLETE
+    progress = [plain(m.value) for m in status.markdown]
+    assert [line.split(":")[0] for line in progress] == ["analyze", "locate", "assign", "verify", "reconcile"]
+    assert progress[-1].startswith("reconcile: 3 codes suggested")
+    assert [b.key for b in at.main.button if b.key in ("pick_E11.22", "pick_N18.30", "pick_I10")] == [
+        "pick_E11.22",
+        "pick_N18.30",
+        "pick_I10",
+    ]
+    assert panel_code(at) == "E11.22"  # the principal is selected first
+    assert cases.get_case("C0001").status == "coded"
+
+    click(at, "accept")
+    assert panel_code(at) == "N18.30"  # on to the next code not yet decided
+    at.selectbox(key="reject_reason").select("Negated or ruled out in the note")
+    at.text_input(key="reject_other").input("Stage 3a is documented: N18.31, not N18.30")
+    click(at, "reject")
+    assert [plain(t.value) for t in at.toast] == ["Rejected N18.30"]
+    assert panel_code(at) == "I10"
+
+    mine = {"E11.22", "N18.30", "I10"}
+    assert [(c.code, c.status, c.reason) for c in cases.codes("C0001") if c.code in mine] == [
+        ("E11.22", "accepted", ""),
+        ("I10", "suggested", ""),
+        ("N18.30", "rejected", "Stage 3a is documented: N18.31, not N18.30"),
+    ]
+    audit = [(e.coder, e.action, e.code_before, e.code_after, e.reason) for e in cases.audit("C0001")]
+    assert audit == [
+        ("Dana Reyes", "coded", None, None, ""),
+        ("Dana Reyes", "accepted", "E11.22", "E11.22", ""),
+        ("Dana Reyes", "rejected", "N18.30", None, "Stage 3a is documented: N18.31, not N18.30"),
+    ]
+    assert cases.get_case("C0001").status == "in_review"
+    assert ":orange-badge[in review]" in at.main.markdown[1].value
+    assert "in review" in at.sidebar.caption[0].value  # "0 new · 0 coded · 1 in review · 0 done"
+    table = at.dataframe[-1].value
+    assert list(table["action"]) == ["coded", "accepted", "rejected"]
+    assert list(table["code"]) == ["", "E11.22", "N18.30"]
+    assert list(table["coder"]) == ["Dana Reyes"] * 3
+    # The rejected codes stay visible with why and by whom; coding again is refused once decisions exist.
+    assert "Stage 3a is documented: N18.31, not N18.30" in [plain(c.value) for c in at.main.caption]
+    click(at, "pick_N18.30")
+    assert [plain(i.value) for i in at.main.info] == [
+        "Rejected by Dana Reyes: Stage 3a is documented: N18.31, not N18.30"
+    ]
+    candidate = next(c for c in cases.codes("C0001") if c.status == "rejected" and c.code != "N18.30")
+    click(at, f"pick_{candidate.code}")
+    assert [plain(i.value) for i in at.main.info] == [f"Rejected by the agent: {candidate.reason}"]
+    assert at.button(key="code_case").disabled
+
+
+def test_a_rejection_without_the_reason_preset_uses_the_chosen_reason(app, cases):
+    at = code_it(paste(app, NOTE))
+    click(at, "pick_I10")
+    click(at, "reject")
+    assert [(c.code, c.status, c.reason) for c in cases.codes("C0001") if c.code == "I10"] == [
+        ("I10", "rejected", "Not documented as a current condition of the patient")
+    ]
+
+
+def test_an_empty_note_is_refused_with_a_message(app, cases):
+    at = paste(app, "   \n\n")
+    assert [e.value for e in at.error] == ["the note is empty\\: paste or upload the clinical note to code"]
+    assert cases.list_cases() == []
+
+
+def test_samples_keep_their_setting_and_next_case_moves_on(app, cases):
+    at = click(app, "sample_01-outpatient-diabetes-ckd-followup")
+    at = click(at, "sample_05-inpatient-hip-fracture")
+    assert [(c.id, c.title, c.setting) for c in cases.list_cases()] == [
+        ("C0001", "Outpatient visit: diabetes and kidney follow-up", "outpatient"),
+        ("C0002", "DISCHARGE SUMMARY: hip fracture after a fall", "inpatient"),
+    ]
+    assert [c.source for c in cases.list_cases()] == [
+        "sample:01-outpatient-diabetes-ckd-followup",
+        "sample:05-inpatient-hip-fracture",
+    ]
+    assert at.session_state["case_id"] == "C0002"  # the new case is opened
+    assert at.button(key="next_case").proto.shortcut.upper() == "N"
+    click(at, "next_case")
+    assert at.session_state["case_id"] == "C0001"
+    cases.set_status("C0001", "done", "dana")
+    click(at, "next_case")
+    assert at.session_state["case_id"] == "C0002"
+    click(at, "next_case")
+    assert at.session_state["case_id"] == "C0002"
+    assert [plain(i.value) for i in at.info] == ["No other case to do: every other case is done."]
+
+
+def test_change_add_move_and_principal(app, cases):
+    at = code_it(paste(app, NOTE))
+    assert at.button(key="accept").proto.shortcut.upper() == "A"
+    assert at.button(key="reject").proto.shortcut.upper() == "X"
+    # E11.29 is the agent's alternative to E11.22, and also one of its rejected candidates.
+    assert at.selectbox(key=f"change_to_{panel_code(at)}").options == [
+        "E11.29 Type 2 diabetes mellitus with other diabetic kidney complication (sibling, the agent's alternative)"
+    ]
+    at.selectbox(key=f"change_to_{panel_code(at)}").select("E11.29")
+    click(at, "change")
+    assert panel_code(at) == "E11.29"
+    at.text_input(key="add_query").input("I12.9").run()
+    assert at.radio(key="add_choice_I12.9").value == "I12.9"
+    click(at, "add_code")
+    assert panel_code(at) == "I12.9"
+    click(at, "move_up")  # I12.9 from 4 to 3
+    click(at, "principal")  # I12.9 becomes the principal
+    click(at, "pick_E11.29")
+    assert at.button(key="move_up").disabled  # sequence 1 is the principal's
+    click(at, "pick_N18.30")
+    click(at, "move_down")
+
+    assert [(c.code, c.status, c.sequence, c.principal, c.origin) for c in cases.codes("C0001")][:4] == [
+        ("I12.9", "added", 1, True, "coder"),
+        ("E11.29", "accepted", 2, False, "agent"),
+        ("I10", "suggested", 3, False, "agent"),
+        ("N18.30", "suggested", 4, False, "agent"),
+    ]
+    e11_22 = next(c for c in cases.codes("C0001") if c.code == "E11.22")
+    assert (e11_22.status, e11_22.reason) == ("rejected", "changed to E11.29")
+    audit = [(e.action, e.code_before, e.code_after, e.reason) for e in cases.audit("C0001")]
+    assert audit == [
+        ("coded", None, None, ""),
+        ("rejected", "E11.22", None, "changed to E11.29"),
+        ("accepted", "E11.29", "E11.29", ""),
+        ("principal", None, "E11.29", ""),
+        ("added", None, "I12.9", ""),
+        ("moved", "I12.9", "I12.9", "4 -> 3"),
+        ("principal", "E11.29", "I12.9", ""),
+        ("moved", "N18.30", "N18.30", "3 -> 4"),
+    ]
+
+
+def test_change_to_a_code_not_on_the_case_keeps_its_place_and_words(app, cases):
+    at = code_it(paste(app, "Type 2 diabetes mellitus without complications.\nHTN.\n"))
+    assert panel_code(at) == "E11.9"
+    at.selectbox(key=f"change_to_{panel_code(at)}").select("E11.2")
+    click(at, "change")
+    [changed] = [c for c in cases.codes("C0001") if c.code == "E11.2"]
+    assert (changed.status, changed.sequence, changed.principal, changed.origin) == ("accepted", 1, True, "coder")
+    assert [(e.start, e.end, e.text) for e in changed.evidence] == [(0, 15, "Type 2 diabetes")]
+    assert [(e.action, e.code_before, e.code_after) for e in cases.audit("C0001")][-1] == ("changed", "E11.9", "E11.2")
+    # E11.2 is not billable: the claim is blocked until it is fixed.
+    assert [plain(e.value) for e in at.main.error][-1].startswith(
+        "E11.2 (Type 2 diabetes mellitus with kidney complications) is a heading, not a billable code"
+    )
+    assert all(d.proto.disabled for d in at.get("download_button"))
+
+
+def test_validation_blocks_export_until_the_claim_has_a_principal(app, cases):
+    at = code_it(paste(app, "Type 2 diabetes mellitus without complications.\nHTN.\n"))
+    assert [c.code for c in cases.codes("C0001") if c.status == "suggested"] == ["E11.9", "I10"]
+    downloads = at.get("download_button")
+    assert [d.proto.label for d in downloads] == ["FHIR R4 Claim (JSON)", "X12 837P HI segment", "Codes (CSV)"]
+    assert all(d.proto.disabled for d in downloads)
+    assert [plain(i.value) for i in at.info] == ["The claim has no codes: accept or add at least one code."]
+
+    click(at, "pick_I10")
+    click(at, "accept")  # E11.9 keeps the principal mark but is not on the claim
+    assert [plain(e.value) for e in at.error] == [
+        "No principal diagnosis among the accepted codes: mark the principal (first-listed) diagnosis. "
+        "E11.9 is marked principal but is suggested."
+    ]
+    assert all(d.proto.disabled for d in at.get("download_button")) and at.button(key="mark_done").disabled
+
+    click(at, "pick_I10")
+    click(at, "principal")
+    assert at.error == [] and not any(d.proto.disabled for d in at.get("download_button"))
+    assert [c.value for c in at.code] == ["HI*ABK:I10~"]
+    assert [plain(s.value) for s in at.success] == ["The claim passes validation."]
+
+    click(at, "pick_E11.9")
+    click(at, "accept")  # a warning (Use additional code) does not block
+    assert plain(at.main.warning[-1].value).startswith("E11.9: the Use additional code note")
+    assert not any(d.proto.disabled for d in at.get("download_button"))
+    assert [c.value for c in at.code] == ["HI*ABK:I10*ABF:E119~"]
+
+    click(at, "mark_done")
+    assert cases.get_case("C0001").status == "done"
+    assert at.button(key="accept").disabled and at.button(key="reject").disabled
+    click(at, "reopen")
+    assert cases.get_case("C0001").status == "in_review"
+    assert [(e.action, e.reason) for e in cases.audit("C0001")][-2:] == [
+        ("status", "in_review -> done"),
+        ("status", "done -> in_review"),
+    ]
+
+
+def test_inpatient_cases_have_no_x12_export(app, cases):
+    at = app
+    at.sidebar.radio(key="new_setting").set_value("inpatient")
+    at = code_it(paste(at, "HTN.\n"))
+    assert cases.get_case("C0001").setting == "inpatient"
+    click(at, "accept")
+    assert [d.proto.label for d in at.get("download_button")] == ["FHIR R4 Claim (JSON)", "Codes (CSV)"]
+
+
+def test_the_llm_reasoner_is_disabled_without_an_endpoint_and_says_why(app):
+    reasoner = app.sidebar.radio(key="new_reasoner")
+    assert reasoner.disabled and reasoner.value == "offline"
+    assert any("set CODA_LLM_BASE_URL" in c.value for c in app.sidebar.caption)
+
+
+def test_the_llm_reasoner_can_be_chosen_with_an_endpoint(app, monkeypatch):
+    monkeypatch.setenv("CODA_LLM_BASE_URL", "http://127.0.0.1:9/v1")
+    app.run()
+    assert not app.exception
+    assert not app.sidebar.radio(key="new_reasoner").disabled
+    assert not any("CODA_LLM_BASE_URL" in c.value for c in app.sidebar.caption)
+
+
+def test_markup_in_a_pasted_note_is_shown_as_text(app):
+    at = paste(app, "**Bold** <b>DM</b> :red[x] [link](http://example.com)\nHTN.\n")
+    heading = at.main.markdown[0].value
+    assert heading == r"### C0001 · \*\*Bold\*\* \<b\>DM\<\/b\> \:red\[x\] \[link\]\(http\:\/\/example\.com\)"

@@ -1,0 +1,297 @@
+"""The workbench in a real browser: `streamlit run app/main.py` as a subprocess on the mini code book,
+driven by Playwright with Debian's Chromium.
+
+Covers what AppTest cannot: clicking a highlight in the note component, keyboard shortcuts,
+downloading the FHIR claim, uploads, and that markup in a note never runs. The first test saves a
+screenshot of a coded case to assets/screenshot-workbench.png for the README.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.cases import CaseStore
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: install Debian's chromium package"),
+]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOT = ROOT / "assets" / "screenshot-workbench.png"
+SERVER_START = 60.0  # seconds for streamlit to answer its health check
+WAIT_MS = 60_000  # any one wait in the page; the first coding run loads the embedding model
+XSS_NOTE = (
+    "Visit note <script>window.__xss=1</script>\n"
+    'Assessment: Hypertension. <img src=x onerror="window.__xss=2"> Type 2 diabetes.\n'
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_server(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.25)
+    raise RuntimeError(f"streamlit did not answer within {SERVER_START:.0f} s:\n{log.read_text(errors='replace')}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, mini_data_dir) -> Iterator[tuple[str, Path]]:
+    """The app on a free port, with a data folder of its own sharing the mini code book."""
+    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    data_dir = tmp_path_factory.mktemp("e2e-data")
+    (data_dir / "icd10cm").symlink_to(mini_data_dir / "icd10cm", target_is_directory=True)
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CODA_")},
+        "CODA_DATA_DIR": str(data_dir),
+        "HF_HUB_OFFLINE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+    }
+    log = data_dir / "streamlit.log"
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "app" / "main.py"),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_server(url, process, log)
+        yield url, data_dir
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.dialogs = []  # every alert/confirm/prompt that fires
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(server[0])
+    page.get_by_role("heading", name="Worklist").wait_for()  # the code book is loaded
+    settle(page)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def open_add_cases(page, tab: str) -> None:
+    """The sidebar's "Add cases" panel on `tab` (the panel folds away once there are cases)."""
+    expander = page.locator('[data-testid="stSidebar"] details', has_text="Add cases")
+    expander.wait_for()
+    if expander.get_attribute("open") is None:
+        expander.locator("summary").click()
+    page.get_by_role("tab", name=tab).click()
+
+
+def settle(page) -> None:
+    """Wait for the rerun a click started to finish: no stale elements, one note view."""
+    page.wait_for_function(
+        """() => !document.querySelector('[data-stale="true"]')
+            && document.querySelectorAll('[data-testid="stBidiComponentIsolated"]').length <= 1"""
+    )
+
+
+def mark(page, codes: str):
+    """The first highlight of exactly `codes` ("E11.22", or "E11.22 N18.30" for an overlap)."""
+    settle(page)
+    return page.locator(f'mark[data-codes="{codes}"]').first
+
+
+def code_the_open_case(page) -> None:
+    page.get_by_role("button", name="Code this note").click()
+    page.get_by_text("Coded by the offline reasoner").wait_for()
+    page.locator("mark[data-codes]").first.wait_for()
+    settle(page)
+
+
+def panel(page, code: str):
+    """The reasoning panel, once it shows `code`."""
+    box = page.locator(".st-key-code_panel")
+    box.locator("h4", has_text=re.compile(rf"^{re.escape(code)} · ")).wait_for()
+    return box
+
+
+def status_of(page, code: str):
+    return page.locator(f".st-key-row_{code.replace('.', '-')}").get_by_text(re.compile("^(suggested|accepted)$"))
+
+
+def take_screenshot(page, path: Path) -> None:
+    """The page from its top, without toasts or a hovered tooltip."""
+    page.mouse.move(0, 0)
+    for close in page.locator('[data-testid="stToast"] button').all():
+        close.click()
+    page.locator('[data-testid="stToast"]').first.wait_for(state="detached")
+    page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTo(0, 0)")
+    settle(page)
+    page.screenshot(path=str(path))
+
+
+def test_code_a_sample_review_it_and_export_the_fhir_claim(page, server):
+    started = time.monotonic()
+    open_add_cases(page, "Samples")
+    page.get_by_role("button", name=re.compile("^Outpatient visit: diabetes and kidney follow-up")).click()
+    page.get_by_role("heading", name=re.compile("Outpatient visit: diabetes and kidney follow-up")).wait_for()
+    code_the_open_case(page)
+    assert page.locator('mark[data-codes="E11.22"]').count() == 1
+
+    # A click on a highlight selects its code and shows why the agent suggested it.
+    mark(page, "I10").click()
+    box = panel(page, "I10")
+    box.get_by_text("Evidence in the note").wait_for()
+    box.get_by_text("Locate (where the note names it)").wait_for()
+    box.get_by_text(re.compile(r"^confidence 0\.\d\d$")).wait_for()
+    mark(page, "E11.22").click()
+    box = panel(page, "E11.22")
+    box.get_by_text("Type 2 diabetes mellitus with diabetic chronic kidney disease", exact=True).first.wait_for()
+    settle(page)
+    assert page.locator('mark[data-codes="E11.22"].coda-selected').count() == 1
+
+    # Accept with the button, the next code with the keyboard, and reject the third with a reason.
+    box.get_by_role("button", name=re.compile("Accept")).click()
+    status_of(page, "E11.22").filter(has_text="accepted").wait_for()
+    panel(page, "N18.30")  # on to the next code not yet decided
+    mark(page, "I10").click()
+    panel(page, "I10")
+    page.keyboard.press("a")
+    status_of(page, "I10").filter(has_text="accepted").wait_for()
+    box = panel(page, "N18.30")
+    box.get_by_label("or in your words").fill("Stage 3a is documented: N18.31, not N18.30")
+    box.get_by_role("button", name=re.compile("Reject")).click()
+    page.locator(".st-key-rej_N18-30").wait_for(state="attached")
+    # Still selected, the rejected code keeps its words in the note, in grey; once another code is
+    # selected they are no longer highlighted.
+    assert "background-color:#e5e7eb" in mark(page, "N18.30").get_attribute("style")
+
+    mark(page, "E11.22").click()
+    panel(page, "E11.22")
+    settle(page)
+    assert page.locator('mark[data-codes="N18.30"]').count() == 0
+    take_screenshot(page, SCREENSHOT)
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name=re.compile("FHIR R4 Claim")).click()
+    assert download.value.suggested_filename == "C0001-claim.json"
+    claim = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert claim["resourceType"] == "Claim" and claim["id"] == "C0001"
+    diagnoses = [
+        (d["sequence"], d["diagnosisCodeableConcept"]["coding"][0]["code"], d["type"][0]["coding"][0]["code"])
+        for d in claim["diagnosis"]
+    ]
+    assert diagnoses == [(1, "E11.22", "principal"), (2, "I10", "clinical")]
+
+    with CaseStore(server[1] / "cases.sqlite") as cases:
+        [case] = [c for c in cases.list_cases() if c.source == "sample:01-outpatient-diabetes-ckd-followup"]
+        audit = [(e.action, e.code_before, e.code_after, e.reason) for e in cases.audit(case.id)]
+    assert audit == [
+        ("coded", None, None, ""),
+        ("accepted", "E11.22", "E11.22", ""),
+        ("accepted", "I10", "I10", ""),
+        ("rejected", "N18.30", None, "Stage 3a is documented: N18.31, not N18.30"),
+    ]
+    page.get_by_text(re.compile(r"^Audit trail \(4 entries\)$")).wait_for()
+    assert page.dialogs == []
+    print(f"\nsample coded, reviewed and exported in {time.monotonic() - started:.1f} s")
+
+
+def test_markup_in_a_note_is_shown_as_text_and_never_runs(page):
+    open_add_cases(page, "Paste")
+    page.get_by_label("Clinical note").fill(XSS_NOTE)
+    page.get_by_role("button", name="Create case").click()
+    page.get_by_role("heading", name=re.compile("Visit note")).wait_for()
+    code_the_open_case(page)
+    mark(page, "I10").wait_for()
+
+    note = page.locator(".coda-note")
+    assert note.count() == 1
+    assert "<script>window.__xss=1</script>" in note.inner_text()
+    assert '<img src=x onerror="window.__xss=2">' in note.inner_text()
+    assert note.locator("script, img").count() == 0
+    assert page.locator("img[src=x]").count() == 0
+    heading = page.get_by_role("heading", name=re.compile("Visit note"))
+    assert heading.inner_text().endswith("Visit note <script>window.__xss=1</script>")
+    mark(page, "I10").click()
+    panel(page, "I10")
+    assert page.evaluate("() => typeof window.__xss") == "undefined"
+    assert page.dialogs == []
+
+
+def test_uploads_add_good_notes_and_name_the_bad_ones(page):
+    open_add_cases(page, "Upload")
+    page.locator('input[type="file"]').set_input_files(
+        [
+            {"name": "clinic-visit.txt", "mimeType": "text/plain", "buffer": b"Essential hypertension.\r\n"},
+            {"name": "blank.txt", "mimeType": "text/plain", "buffer": b"   \n"},
+            {"name": "scan.txt", "mimeType": "text/plain", "buffer": b"\x00\x01\x02\x03PK binary"},
+        ]
+    )
+    page.get_by_text("scan.txt").wait_for()
+    page.get_by_role("button", name="Create cases from the files").click()
+    page.get_by_text("blank.txt was not added: note blank.txt is empty").wait_for()
+    page.get_by_text("scan.txt was not added: note scan.txt looks binary (contains NUL bytes)").wait_for()
+    page.get_by_role("heading", name=re.compile("clinic visit")).wait_for()
+    code_the_open_case(page)
+    assert mark(page, "I10").inner_text() in "Essential hypertension"
