@@ -125,23 +125,11 @@ def cmd_codes_show(args: argparse.Namespace, settings: Settings) -> int:
 def _open_coder(settings: Settings, reasoner: str = "offline") -> Any:
     from agent.context import open_coder
 
-    chat_model = None
-    if reasoner == "llm":
-        if not settings.llm_base_url:
-            raise ReasonerError(
-                "the LLM reasoner needs an endpoint: set CODA_LLM_BASE_URL (and CODA_LLM_MODEL, CODA_LLM_API_KEY)"
-            )
-        from agent.llm import make_chat_model
-
-        def chat_model() -> Any:
-            return make_chat_model(
-                settings.llm_base_url,
-                settings.llm_model,
-                settings.llm_api_key,
-                settings.llm_timeout,
-                settings.llm_max_retries,
-            )
-
+    chat_model = settings.chat_model_factory() if reasoner == "llm" else None
+    if reasoner == "llm" and chat_model is None:
+        raise ReasonerError(
+            "the LLM reasoner needs an endpoint: set CODA_LLM_BASE_URL (and CODA_LLM_MODEL, CODA_LLM_API_KEY)"
+        )
     return open_coder(settings.data_dir, settings.system, settings.release, chat_model=chat_model)
 
 

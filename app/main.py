@@ -39,15 +39,7 @@ def coder(data_dir: str, system: str, release: str | None, llm_base_url: str | N
     """The coding graph and its dependencies; with an LLM endpoint, the LLM reasoner too."""
     from agent.context import open_coder
 
-    chat_model = None
-    if llm_base_url:
-        from agent.llm import make_chat_model
-
-        s = _settings
-
-        def chat_model() -> Any:
-            return make_chat_model(s.llm_base_url, s.llm_model, s.llm_api_key, s.llm_timeout, s.llm_max_retries)
-
+    chat_model = _settings.chat_model_factory() if llm_base_url else None
     return open_coder(Path(data_dir), system, release, embedder=embedder(), chat_model=chat_model)
 
 

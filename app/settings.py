@@ -3,8 +3,9 @@ or a `.env` file, and passed down. No other module reads the environment."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,3 +26,18 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = Field(SecretStr("not-needed"), description="API key (local servers ignore it).")
     llm_timeout: float = Field(60.0, description="Seconds before one LLM call is abandoned.")
     llm_max_retries: int = Field(2, description="Retries of a failed LLM call before falling back to offline.")
+
+    def chat_model_factory(self) -> Callable[[], Any] | None:
+        """What builds the LLM reasoner's chat model from these settings; None when no
+        endpoint is configured (the LLM reasoner is then unavailable)."""
+        if not self.llm_base_url:
+            return None
+        base_url, model, key = self.llm_base_url, self.llm_model, self.llm_api_key
+        timeout, retries = self.llm_timeout, self.llm_max_retries
+
+        def build() -> Any:
+            from agent.llm import make_chat_model
+
+            return make_chat_model(base_url, model, key, timeout, retries)
+
+        return build
