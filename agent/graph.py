@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
@@ -17,7 +18,7 @@ from langgraph.types import interrupt
 
 from agent.assign import HierarchyWalker
 from agent.guidelines import check_all, guideline_text
-from agent.locate import Locator, analyze_note
+from agent.locate import Locator, statements_of
 from agent.offline import OfflineReasoner
 from agent.profile import Profile
 from agent.reasoner import CodingContext, Reasoner
@@ -36,7 +37,7 @@ from agent.state import (
     suggestion_from,
     suggestion_to,
 )
-from agent.text import analyze
+from agent.text import Analysis, analyze
 from index.store import CodeStore
 
 SYMPTOM_CHAPTER = "Chapter 18"
@@ -73,7 +74,8 @@ class Nodes:
         self.deps = deps
 
     def analyze_note(self, state: CodingState) -> dict[str, Any]:
-        analysis, statements = analyze_note(state["note"])
+        analysis = _analysis(state["note"])
+        statements = statements_of(analysis)
         return {
             "statements": [asdict(s) for s in statements],
             "progress": [f"analyze: {len(analysis.sentences)} sentences, {len(statements)} statements"],
@@ -83,7 +85,7 @@ class Nodes:
         note = state["note"]
         statements = tuple(statement_from(s) for s in state["statements"])
         profile = self.deps.profile(state.get("profile"))
-        located = self.deps.locator.locate(note, analyze(note), statements, profile)
+        located = self.deps.locator.locate(note, _analysis(note), statements, profile)
         sources = sorted({s for c in located.candidates for s in c.sources})
         return {
             "candidates": [candidate_to(c) for c in located.candidates],
@@ -96,7 +98,7 @@ class Nodes:
         context = CodingContext(
             note_id=state.get("note_id", "note"),
             note=note,
-            analysis=analyze(note),
+            analysis=_analysis(note),
             statements=tuple(statement_from(s) for s in state["statements"]),
             candidates=tuple(candidate_from(c) for c in state["candidates"]),
             setting=state.get("setting", "outpatient"),
@@ -216,6 +218,13 @@ def result_of(state: CodingState) -> CodingResult:
         reasoner=state.get("reasoner_used", state.get("reasoner", "offline")),
         fallback=state.get("fallback"),
     )
+
+
+@lru_cache(maxsize=8)
+def _analysis(note: str) -> Analysis:
+    """The analysis of a note, shared by the nodes of one run: the state holds only plain
+    values for the checkpointer, and analysing a note of several MB takes seconds."""
+    return analyze(note)
 
 
 # -- reconcile helpers -------------------------------------------------------------------

@@ -25,6 +25,7 @@ from agent.reasoner import CodingContext, Statement
 from agent.text import Analysis
 from index.embeddings import DIMENSIONS
 from index.errors import DataError
+from index.loaders.base import quiet
 
 FOLDS = 5
 Say = Callable[[str], None]
@@ -41,12 +42,8 @@ class _Prepared:
     lexical_finals: list[str]  # the code each lexical candidate walks to, before any profile
 
 
-def _quiet(_: str) -> None:
-    return None
-
-
 class Learner:
-    def __init__(self, locator: Locator, walker: HierarchyWalker, say: Say = _quiet) -> None:
+    def __init__(self, locator: Locator, walker: HierarchyWalker, say: Say = quiet) -> None:
         self.locator = locator
         self.walker = walker
         self.say = say

@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 
 from index.synonyms import Synonyms
+from index.words import light_stem
 
 DATA = Path(__file__).parent / "data" / "matching.json"
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:'s)?")
@@ -72,17 +73,8 @@ class MatchingRules:
         if w.endswith("'s"):
             w = w[:-2]
         w = self.aliases.get(w, w)
-        w = _stem(w)
+        w = light_stem(w)
         return self.aliases.get(w, w)
-
-
-def _stem(word: str) -> str:
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    # "diabetes", "herpes", "pubes" are singular.
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "tes", "pes", "bes")):
-        return word[:-1]
-    return word
 
 
 @dataclass(frozen=True)

@@ -211,6 +211,7 @@ def cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
 
     from agent.corpus import load_split
     from agent.learn import Learner
+    from index.build import swap_in
 
     notes = load_split(args.data, args.split, limit=args.limit)
     coder = _open_coder(settings)
@@ -221,9 +222,7 @@ def cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
     tmp = Path(tempfile.mkdtemp(prefix=f".{args.profile}.", dir=final.parent))
     try:
         profile.save(tmp)
-        if final.exists():
-            shutil.rmtree(final)
-        tmp.rename(final)
+        swap_in(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from index.embeddings import Embedder
 from index.errors import IndexNotBuilt
-from index.loaders.base import Loader
+from index.loaders.base import Loader, quiet
 from index.store import write_store
 from index.vectors import write_vectors
 
@@ -26,10 +26,6 @@ STORE_FILE = "codes.sqlite"
 VECTOR_DIR = "chroma"
 
 Say = Callable[[str], None]
-
-
-def _silent(_: str) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -68,7 +64,7 @@ def build_index(
     data_dir: Path,
     embedder_factory: Callable[[], Embedder],
     force: bool = False,
-    say: Say = _silent,
+    say: Say = quiet,
 ) -> BuildResult:
     """Load a code system and write its store; keep an existing build unless `force`."""
     started = time.perf_counter()
@@ -100,7 +96,7 @@ def build_index(
             "build_seconds": round(time.perf_counter() - started, 1),
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        _swap_in(tmp, final)
+        swap_in(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -108,7 +104,8 @@ def build_index(
     return BuildResult(final, True, manifest)
 
 
-def _swap_in(tmp: Path, final: Path) -> None:
+def swap_in(tmp: Path, final: Path) -> None:
+    """Put a finished folder in place of `final`, replacing whatever was there."""
     if final.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
         final.rename(old / final.name)

@@ -20,6 +20,7 @@ from index.model import Code, looks_like_code
 from index.store import CodeStore, LexicalHit
 from index.synonyms import Synonyms
 from index.vectors import VectorIndex
+from index.words import light_stem
 
 RRF_K = 60
 LEXICAL_POOL = 300
@@ -101,21 +102,12 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP]
 
 
-def stem(word: str) -> str:
-    """Light plural stemming (not Porter): 'fractures' -> 'fracture', 'diseases' -> 'disease'."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
 def match_quality(query_terms: set[str], text: str) -> float:
     """How fully a code's text and the query say the same thing, from 0 to 1: the share of
     the text's essential words (outside parentheses, which hold nonessential modifiers) that
     the query has, times the share of the query's words that the whole text has."""
-    essential = {stem(w) for w in words(_PARENS.sub(" ", text))} - _FILLER
-    every = {stem(w) for w in words(text)}
+    essential = {light_stem(w) for w in words(_PARENS.sub(" ", text))} - _FILLER
+    every = {light_stem(w) for w in words(text)}
     if not essential or not query_terms:
         return 0.0
     return len(essential & query_terms) / len(essential) * len(query_terms & every) / len(query_terms)
@@ -158,7 +150,7 @@ class CodeSearch:
         pool = limit * 5
         variants = [text, *self.synonyms.expand(text)]
         for variant in variants:
-            terms = {stem(t) for t in words(variant)}
+            terms = {light_stem(t) for t in words(variant)}
             # Weighted by match quality: a text that says just what the query says counts
             # twice a dense neighbour; one that merely shares a word is no evidence.
             scored = [(h, match_quality(terms, h.text)) for h in self.lexical(variant, pool)]
@@ -176,7 +168,7 @@ class CodeSearch:
         hits = self.store.lexical(tokens, limit=LEXICAL_POOL)
         if len(hits) < limit:
             hits += self.store.lexical(tokens, limit=LEXICAL_POOL, match_all=False)
-        terms = {stem(t) for t in tokens}
+        terms = {light_stem(t) for t in tokens}
         quality = {id(h): match_quality(terms, h.text) for h in hits}
         hits.sort(key=lambda h: (-round(quality[id(h)], 3), -h.score, h.code))
         best: dict[str, LexicalHit] = {}

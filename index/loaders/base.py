@@ -19,12 +19,12 @@ DEFAULT_SYSTEM = "icd10cm"
 KNOWN_SYSTEMS = ("icd10cm", "who-icd10")
 
 
-def _quiet(_: str) -> None:
+def quiet(_: str) -> None:
     return None
 
 
 class Loader(Protocol):
-    def load(self, progress: Progress = _quiet) -> CodeSystemData: ...
+    def load(self, progress: Progress = quiet) -> CodeSystemData: ...
 
 
 def loader_for(system: str = DEFAULT_SYSTEM, source: Path | None = None, release: str | None = None) -> Loader:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from index.errors import SourceError
-from index.loaders.base import Progress, _quiet
+from index.loaders.base import Progress, quiet
 from index.loaders.cms_index import parse_index, parse_table
 from index.loaders.cms_tabular import parse_tabular, tabular_version
 from index.model import CodeSystemData, IndexEntry, SystemInfo
@@ -47,7 +47,7 @@ class CmsReleaseLoader:
         self.source = source
         self.release = release
 
-    def load(self, progress: Progress = _quiet) -> CodeSystemData:
+    def load(self, progress: Progress = quiet) -> CodeSystemData:
         read, names = self._reader()
         files = release_files(names)
         if "tabular" not in files:

@@ -12,7 +12,7 @@ import csv
 from pathlib import Path
 
 from index.errors import SourceError
-from index.loaders.base import Progress, _quiet
+from index.loaders.base import Progress, quiet
 from index.model import Code, CodeKind, CodeSystemData, Note, NoteKind, SystemInfo
 
 _TRUE = {"1", "true", "yes", "y", "t"}
@@ -25,7 +25,7 @@ class CsvLoader:
         self.system = system
         self.release = release or "1"
 
-    def load(self, progress: Progress = _quiet) -> CodeSystemData:
+    def load(self, progress: Progress = quiet) -> CodeSystemData:
         progress(f"reading {self.path}")
         rows = self._rows()
         parents = {row["code"]: (row.get("parent") or "").strip() or None for row in rows}

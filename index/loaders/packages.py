@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from index.loaders.base import Progress, _quiet
+from index.loaders.base import Progress, quiet
 from index.loaders.cms_tabular import parse_tabular, tabular_version
 from index.model import Code, CodeKind, CodeSystemData, SystemInfo
 
@@ -18,7 +18,7 @@ class SimpleIcd10CmLoader:
     def __init__(self, release: str | None = None) -> None:
         self.release = release
 
-    def load(self, progress: Progress = _quiet) -> CodeSystemData:
+    def load(self, progress: Progress = quiet) -> CodeSystemData:
         files = resources.files("simple_icd_10_cm") / "data"
         tabular = next(f for f in files.iterdir() if f.name.startswith("icd10c-tabular") and f.name.endswith(".xml"))
         progress(f"reading {tabular.name} from simple-icd-10-cm")
@@ -37,7 +37,7 @@ class WhoIcd10Loader:
     def __init__(self, release: str | None = None) -> None:
         self.release = release
 
-    def load(self, progress: Progress = _quiet) -> CodeSystemData:
+    def load(self, progress: Progress = quiet) -> CodeSystemData:
         import simple_icd_10 as who
 
         progress("reading WHO ICD-10 2019 from simple-icd-10")
