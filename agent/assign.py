@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
-from agent.matcher import TermMatcher, make_term
+from agent.matcher import MatchingRules, TermMatcher, make_term
 from index.model import Code, CodeKind
 from index.store import CodeStore
 
 DATA = Path(__file__).parent / "data" / "seventh_character.json"
+SITES = Path(__file__).parent / "data" / "body_sites.json"
 
 
 @dataclass(frozen=True)
@@ -42,16 +43,56 @@ class SeventhRules:
 
 
 @dataclass(frozen=True)
+class SiteGroups:
+    """Which grouping words of the Tabular List a body site implies ("kidney" is one of the
+    "genitourinary organs"); words normalised as the matcher normalises them."""
+
+    groups: tuple[tuple[frozenset[str], frozenset[str]], ...]  # (sites, implied words)
+
+    @classmethod
+    def from_json(cls, path: Path, rules: MatchingRules) -> SiteGroups:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return cls(
+            tuple(
+                (frozenset(map(rules.normalise, g["sites"])), frozenset(map(rules.normalise, g["implies"])))
+                for g in raw["groups"]
+            )
+        )
+
+    @classmethod
+    @cache
+    def default(cls) -> SiteGroups:
+        return cls.from_json(SITES, MatchingRules.default())
+
+    def implied(self, words: frozenset[str]) -> dict[str, str]:
+        """Each implied word with the site of the note that implies it."""
+        out: dict[str, str] = {}
+        for sites, implies in self.groups:
+            present = sorted(sites & words)
+            if present:
+                for word in implies - words:
+                    out.setdefault(word, present[0])
+        return out
+
+
+@dataclass(frozen=True)
 class Walk:
     code: str
     steps: tuple[str, ...]  # what each move down the hierarchy was based on
 
 
 class HierarchyWalker:
-    def __init__(self, store: CodeStore, matcher: TermMatcher, seventh: SeventhRules | None = None) -> None:
+    def __init__(
+        self,
+        store: CodeStore,
+        matcher: TermMatcher,
+        seventh: SeventhRules | None = None,
+        sites: SiteGroups | None = None,
+    ) -> None:
         self.store = store
         self.matcher = matcher
         self.seventh = seventh or SeventhRules.default()
+        self.sites = sites or SiteGroups.from_json(SITES, matcher.rules)
 
     def walk(self, code: str, sentence: str) -> Walk:
         """The most specific code under `code` that `sentence` supports."""
@@ -82,6 +123,17 @@ class HierarchyWalker:
         if supported:
             best = max(supported, key=lambda c: (len(named[c.code]), -len(own[c.code])))
             return best, f"the note says {', '.join(sorted(named[best.code]))}"
+        # Else a child named by a grouping the note's body site belongs to: "kidney" names
+        # "other genitourinary organs", "leg" names "localized".
+        implied = self._implied(words)
+        through = [c for c in children if named[c.code] and named[c.code] <= words | implied.keys()]
+        if through:
+            best = max(through, key=lambda c: (len(named[c.code] & words), len(named[c.code]), -len(own[c.code])))
+            sites = sorted({implied[w] for w in named[best.code] if w in implied})
+            return best, (
+                f"the note says {', '.join(sites)}: {'a site' if len(sites) == 1 else 'sites'} of"
+                f" '{best.title}'"
+            )
         defaults = [c for c in children if own[c.code] <= self.matcher.rules.default_child]
         if defaults:
             best = min(
@@ -115,6 +167,10 @@ class HierarchyWalker:
         if not extensions:
             return None, ""
         return extensions[0], f"7th character {extensions[0].code[-1]}: the first defined"
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one walker per store; sentences repeat within a note
+    def _implied(self, words: frozenset[str]) -> dict[str, str]:
+        return self.sites.implied(words)
 
     @lru_cache(maxsize=4096)  # noqa: B019 - one walker per store; sentences repeat within a note
     def _sentence_words(self, sentence: str) -> frozenset[str]:

@@ -63,7 +63,7 @@ def open_coder(
 ) -> Coder:
     release_dir = find_release(data_dir, system, release)
     store = CodeStore(release_dir / STORE_FILE)
-    matcher = TermMatcher.from_rows(store.iter_terms())
+    matcher = TermMatcher.from_rows(store.iter_terms(), leaves=store.billable_codes())
     if dense and embedder is None:
         embedder = Embedder()
     vectors = VectorIndex(release_dir / VECTOR_DIR, embedder) if dense and embedder is not None else None

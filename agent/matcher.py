@@ -8,10 +8,11 @@ match keeps the exact offsets of the words that made it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -24,6 +25,8 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+(?:'s)?")
 _GRADE = re.compile(r"\b(\d+)[a-zA-Z]\b")
 _EXCEPT = re.compile(r",?\s*\bexcept\b.*$", re.IGNORECASE)
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_AND = re.compile(r"\b([A-Za-z]+) and ([A-Za-z]+)\b")
+MAX_AND_PAIRS = 2
 
 
 @dataclass(frozen=True)
@@ -124,10 +127,22 @@ class TermMatcher:
 
     @classmethod
     def from_rows(
-        cls, rows: Iterable[tuple[str, str, str]], rules: MatchingRules | None = None, synonyms: Synonyms | None = None
+        cls,
+        rows: Iterable[tuple[str, str, str]],
+        rules: MatchingRules | None = None,
+        synonyms: Synonyms | None = None,
+        leaves: Collection[str] = (),
     ) -> TermMatcher:
+        """Terms from (text, code, field) rows. The titles of `leaves` (billable codes) are
+        also read with their "and" as "or"; a category's "and" stays, since its children
+        tell the conditions apart ("Nausea and vomiting": R11.0 Nausea, R11.1- Vomiting)."""
         rules = rules or MatchingRules.default()
-        terms = (t for text, code, field in rows if (t := make_term(text, code, field, rules)) is not None)
+        terms = (
+            t
+            for text, code, field in rows
+            for variant in (and_variants(text) if field == "title" and code in leaves else (text,))
+            if (t := make_term(variant, code, field, rules)) is not None
+        )
         return cls(terms, rules, synonyms or Synonyms.default())
 
     def tokens(self, text: str, offset: int = 0, expand: bool = True) -> list[Token]:
@@ -172,6 +187,26 @@ class TermMatcher:
                             )
                         )
         return found
+
+
+def and_variants(text: str) -> tuple[str, ...]:
+    """A Tabular title and the readings its "and" allows: "and" in a title means "and/or"
+    (Official Guidelines I.A.14), so "Embolism and thrombosis of renal vein" is also
+    "Embolism of renal vein" and "thrombosis of renal vein". Only two single words joined by
+    "and" are read this way (at most the first two such pairs); lists ("bone, soft tissue,
+    and skin") stay as they are."""
+    masked = _PARENS.sub(lambda p: " " * len(p.group(0)), text)
+    pairs = list(_AND.finditer(masked))[:MAX_AND_PAIRS]
+    if not pairs:
+        return (text,)
+    pieces: list[tuple[str, ...]] = []
+    position = 0
+    for m in pairs:
+        pieces.append((text[position : m.start()],))
+        pieces.append((text[m.start() : m.end()], m.group(1), m.group(2)))
+        position = m.end()
+    pieces.append((text[position:],))
+    return tuple("".join(choice) for choice in itertools.product(*pieces))
 
 
 def make_term(text: str, code: str, field: str, rules: MatchingRules) -> Term | None:

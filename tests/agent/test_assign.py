@@ -32,3 +32,56 @@ def test_walk_says_why_at_each_step(walker):
         "S72.001 -> S72.001D: 7th character D (subsequent encounter for closed fracture with routine healing): "
         "the note says 'follow-up'",
     )
+
+
+SITES_CSV = """code,title,parent,billable
+D49,Neoplasms of unspecified behavior,,0
+D49.4,Neoplasm of unspecified behavior of bladder,D49,1
+D49.5,Neoplasm of unspecified behavior of other genitourinary organs,D49,0
+D49.51,Neoplasm of unspecified behavior of kidney,D49.5,0
+D49.511,"Neoplasm of unspecified behavior of right kidney",D49.51,1
+D49.512,"Neoplasm of unspecified behavior of left kidney",D49.51,1
+D49.519,"Neoplasm of unspecified behavior of unspecified kidney",D49.51,1
+D49.59,Neoplasm of unspecified behavior of other genitourinary organ,D49.5,1
+D49.9,Neoplasm of unspecified behavior of unspecified site,D49,1
+R59,Enlarged lymph nodes,,0
+R59.0,Localized enlarged lymph nodes,R59,1
+R59.1,Generalized enlarged lymph nodes,R59,1
+R59.9,"Enlarged lymph nodes, unspecified",R59,1
+"""
+
+
+@pytest.fixture(scope="module")
+def site_walker(tmp_path_factory):
+    from agent.assign import HierarchyWalker
+    from agent.matcher import TermMatcher
+    from index.loaders.csv_loader import CsvLoader
+    from index.store import CodeStore, write_store
+
+    folder = tmp_path_factory.mktemp("sites")
+    (folder / "codes.csv").write_text(SITES_CSV, encoding="utf-8")
+    write_store(folder / "codes.sqlite", CsvLoader(folder / "codes.csv", system="icd10cm", release="t").load())
+    store = CodeStore(folder / "codes.sqlite")
+    return HierarchyWalker(store, TermMatcher.from_rows(store.iter_terms()))
+
+
+@pytest.mark.parametrize(
+    ("code", "sentence", "expected"),
+    [
+        ("D49", "a 5 cm tumor of the left kidney", "D49.512"),  # kidney: a genitourinary organ
+        ("D49", "renal tumor", "D49.519"),
+        ("D49", "bladder tumor", "D49.4"),  # the note's own word beats a grouping it implies
+        ("D49", "a tumor was found", "D49.9"),
+        ("R59", "cervical adenopathies", "R59.0"),  # a lymph node region: localized
+        ("R59", "adenopathies", "R59.9"),
+    ],
+)
+def test_a_body_site_names_the_grouping_it_belongs_to(site_walker, code, sentence, expected):
+    assert site_walker.walk(code, sentence).code == expected
+
+
+def test_a_child_named_through_a_site_says_which_site(site_walker):
+    assert site_walker.walk("D49", "renal tumor").steps[0] == (
+        "D49 -> D49.5: the note says kidney: a site of"
+        " 'Neoplasm of unspecified behavior of other genitourinary organs'"
+    )

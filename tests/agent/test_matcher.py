@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.matcher import MatchingRules, TermMatcher, make_term
+from agent.matcher import MatchingRules, TermMatcher, and_variants, make_term
 
 RULES = MatchingRules.default()
 
@@ -64,3 +64,52 @@ def test_clause_offsets_are_shifted_into_the_note(matcher):
     note = "Assessment: hypertension."
     (m,) = matcher.match([(12, 25, note[12:25])])
     assert (m.start, m.end, note[m.start : m.end]) == (12, 24, "hypertension")
+
+
+@pytest.mark.parametrize(
+    ("title", "variants"),
+    [
+        (
+            "Embolism and thrombosis of renal vein",
+            ("Embolism and thrombosis of renal vein", "Embolism of renal vein", "thrombosis of renal vein"),
+        ),
+        # A list stays whole, "and" in parentheses is not read, a title without "and" is itself.
+        ("Neoplasm of unspecified behavior of bone, soft tissue, and skin", None),
+        ("Diseases of lips (and mouth) and teeth", None),
+        ("Nausea with vomiting, unspecified", None),
+    ],
+)
+def test_and_in_a_title_is_read_as_and_or(title, variants):
+    assert and_variants(title) == (variants or (title,))
+
+
+def test_only_a_leaf_title_is_read_with_and_as_or():
+    rows = [
+        ("Nausea and vomiting", "R11", "title"),
+        ("Vomiting, unspecified", "R11.10", "title"),
+        ("Embolism and thrombosis of renal vein", "I82.3", "title"),
+    ]
+    matcher = TermMatcher.from_rows(rows, leaves={"R11.10", "I82.3"})
+    note = "Vomiting since Monday; renal vein thrombosis on CT."
+    found = {(m.term.code, note[m.start : m.end]) for m in matcher.match([(0, len(note), note)])}
+    # R11's "and" stays "and": its children tell nausea and vomiting apart.
+    assert found == {("R11.10", "Vomiting"), ("I82.3", "renal vein thrombosis")}
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("grade III renal adenocarcinoma", "C64.9"),
+        ("bone metastases", "C79.51"),
+        ("multiple adenopathies", "R59.9"),
+    ],
+)
+def test_index_words_of_notes_reach_the_tabular_words(text, code):
+    rows = [
+        ("Malignant neoplasm of unspecified kidney, except renal pelvis", "C64.9", "title"),
+        ("Secondary malignant neoplasm of bone", "C79.51", "title"),
+        ("Enlarged lymph nodes, unspecified", "R59.9", "title"),
+        ("Lymphadenopathy NOS", "R59.1", "inclusion"),
+    ]
+    matcher = TermMatcher.from_rows(rows)
+    assert {m.term.code for m in matcher.match([(0, len(text), text)])} == {code}
