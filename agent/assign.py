@@ -131,8 +131,7 @@ class HierarchyWalker:
             best = max(through, key=lambda c: (len(named[c.code] & words), len(named[c.code]), -len(own[c.code])))
             sites = sorted({implied[w] for w in named[best.code] if w in implied})
             return best, (
-                f"the note says {', '.join(sites)}: {'a site' if len(sites) == 1 else 'sites'} of"
-                f" '{best.title}'"
+                f"the note says {', '.join(sites)}: {'a site' if len(sites) == 1 else 'sites'} of '{best.title}'"
             )
         defaults = [c for c in children if own[c.code] <= self.matcher.rules.default_child]
         if defaults:

@@ -82,6 +82,5 @@ def test_a_body_site_names_the_grouping_it_belongs_to(site_walker, code, sentenc
 
 def test_a_child_named_through_a_site_says_which_site(site_walker):
     assert site_walker.walk("D49", "renal tumor").steps[0] == (
-        "D49 -> D49.5: the note says kidney: a site of"
-        " 'Neoplasm of unspecified behavior of other genitourinary organs'"
+        "D49 -> D49.5: the note says kidney: a site of 'Neoplasm of unspecified behavior of other genitourinary organs'"
     )
