@@ -185,17 +185,21 @@ class Locator:
         """Whether `other` makes `m` redundant, as a coder reads the longest term.
 
         In one category, a term whose words another contains and extends is subsumed
-        (E11.9 by E11.22); of two with the same words the shorter code stays, since the walk
-        down from it reads the sentence. Across categories, a term inside a longer term at
+        (E11.9 by E11.22); of two with the same words an inclusion term stays, since the
+        Tabular placed those words at its code, else the shorter code, since the walk down
+        from it reads the sentence. Across categories, a term inside a longer term at
         the same words is subsumed ("kidney disease" in "chronic kidney disease", "injury" in
         "acute kidney injury"), unless the longer code's notes ask for it as a partner
         (E11.22's "Use additional code ... (N18.1-N18.6)" keeps N18)."""
         if m.term.code == other.term.code:
             return False
         if m.term.code[:3] == other.term.code[:3]:
-            return m.term.essential < other.term.essential or (
-                m.term.essential == other.term.essential and len(other.term.code) < len(m.term.code)
-            )
+            if m.term.essential != other.term.essential:
+                return m.term.essential < other.term.essential
+            placed = (other.term.field == "inclusion", m.term.field == "inclusion")
+            if placed[0] != placed[1]:
+                return placed[0]  # the Tabular placed these words at a code: "Osteoporosis NOS" at M81.0
+            return len(other.term.code) < len(m.term.code)
         if not (m.term.essential < other.term.essential and m.start < other.end and other.start < m.end):
             return False
         return not any(ref.reaches(m.term.code) for ref in self._partner_refs(other.term.code))

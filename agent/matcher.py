@@ -24,6 +24,7 @@ DATA = Path(__file__).parent / "data" / "matching.json"
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:'s)?")
 _GRADE = re.compile(r"\b(\d+)[a-zA-Z]\b")
 _EXCEPT = re.compile(r",?\s*\bexcept\b.*$", re.IGNORECASE)
+_WITHOUT = re.compile(r",?\s*\bwithout\b([^,]*)", re.IGNORECASE)
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _AND = re.compile(r"\b([A-Za-z]+) and ([A-Za-z]+)\b")
 MAX_AND_PAIRS = 2
@@ -41,6 +42,7 @@ class MatchingRules:
     single_word_excluded: tuple[str, ...]  # code prefixes never named by a one-word term
     rewrites: re.Pattern[str] | None  # code-book words read as the words notes use for them
     rewrite_to: dict[str, str]
+    default_without: frozenset[str]  # a "without ..." clause naming one of these is the default
 
     @classmethod
     def from_json(cls, path: Path) -> MatchingRules:
@@ -60,6 +62,7 @@ class MatchingRules:
             if raw["term_rewrites"]
             else None,
             rewrite_to={k.lower(): v for k, v in raw["term_rewrites"].items()},
+            default_without=frozenset(raw["default_without_words"]),
         )
 
     @classmethod
@@ -70,6 +73,19 @@ class MatchingRules:
     def keeps(self, word: str) -> bool:
         """Stopwords go, but a capital letter standing alone is a name ("hepatitis A")."""
         return word.lower() not in self.stopwords or (len(word) == 1 and word.isupper())
+
+    def drop_default_without(self, text: str) -> str:
+        """`text` less its "without ..." clauses that name a complication: "X without Y" is
+        the code for X when Y is not documented (Hyperuricemia without signs of inflammatory
+        arthritis and tophaceous disease -> E79.0), and "X with Y", a longer term, wins when
+        it is. A clause that defines the code ("without rheumatoid factor", "without aura",
+        "without abnormal findings") stays."""
+
+        def drop(m: re.Match[str]) -> str:
+            words = {w.lower() for w in _TOKEN.findall(m.group(1))}
+            return "" if words & self.default_without else m.group(0)
+
+        return _WITHOUT.sub(drop, text)
 
     def normalise(self, word: str) -> str:
         w = word.lower()
@@ -113,7 +129,8 @@ class TermMatcher:
     def __init__(self, terms: Iterable[Term], rules: MatchingRules, synonyms: Synonyms) -> None:
         self.rules = rules
         self.synonyms = synonyms
-        self.terms = list(terms)
+        # One term per code and words: a title and its "and" readings may come to the same.
+        self.terms = list({(t.code, t.field, t.essential): t for t in terms}.values())
         frequency: dict[str, int] = defaultdict(int)
         for term in self.terms:
             for word in term.essential:
@@ -214,7 +231,7 @@ def make_term(text: str, code: str, field: str, rules: MatchingRules) -> Term | 
     if rules.rewrites is not None:
         text = rules.rewrites.sub(lambda m: rules.rewrite_to[m.group(0).lower()], text)
     # "except ..." names what the code leaves out: not words the note must contain.
-    core = rules.filler.sub(" ", _PARENS.sub(" ", _EXCEPT.sub("", text)))
+    core = rules.filler.sub(" ", _PARENS.sub(" ", rules.drop_default_without(_EXCEPT.sub("", text))))
     words = [rules.normalise(w) for w in _TOKEN.findall(core) if rules.keeps(w)]
     essential = frozenset(w for w in words if w not in rules.optional)
     if not essential or essential <= rules.generic:

@@ -1,0 +1,47 @@
+"""The locate step on a small real store: which located terms a longer or placed term subsumes."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.locate import Locator, analyze_note
+from agent.matcher import TermMatcher
+from index.loaders.csv_loader import CsvLoader
+from index.store import CodeStore, write_store
+
+CODES = """code,title,parent,billable,inclusionTerm
+IV,"Endocrine, nutritional and metabolic diseases",,0,
+XIII,Diseases of the musculoskeletal system and connective tissue,,0,
+M81,Osteoporosis without current pathological fracture,XIII,0,
+M81.0,Age-related osteoporosis without current pathological fracture,M81,1,Osteoporosis NOS
+M81.8,Other osteoporosis without current pathological fracture,M81,1,
+E79,Disorders of purine and pyrimidine metabolism,IV,0,
+E79.0,Hyperuricemia without signs of inflammatory arthritis and tophaceous disease,E79,1,
+"""
+
+
+@pytest.fixture(scope="module")
+def locator(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("locate")
+    (folder / "codes.csv").write_text(CODES, encoding="utf-8")
+    write_store(folder / "codes.sqlite", CsvLoader(folder / "codes.csv", system="icd10cm", release="t").load())
+    store = CodeStore(folder / "codes.sqlite")
+    return Locator(store, TermMatcher.from_rows(store.iter_terms(), leaves=store.billable_codes()))
+
+
+def named(locator: Locator, note: str) -> dict[str, bool]:
+    """Each code a term of the note names, and whether it stands (no longer or placed term subsumes it)."""
+    analysis, statements = analyze_note(note)
+    found = locator.locate(note, analysis, statements).candidates
+    return {c.code: c.features["lex_unsubsumed"] > 0 for c in found if c.features.get("lex_matches")}
+
+
+def test_words_the_tabular_placed_at_a_code_stay_with_that_code(locator):
+    # "Osteoporosis NOS" is an inclusion term of M81.0: the category's title, with the same
+    # words, would walk to the default M81.8 instead.
+    assert named(locator, "Known osteoporosis.") == {"M81.0": True, "M81": False}
+
+
+def test_a_complication_the_title_excludes_is_not_required_of_the_note(locator):
+    note = "Hyperuricemia on allopurinol."
+    assert named(locator, note) == {"E79.0": True}
