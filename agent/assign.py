@@ -134,6 +134,13 @@ class HierarchyWalker:
                 f"the note says {', '.join(sites)}: {'a site' if len(sites) == 1 else 'sites'} of '{best.title}'"
             )
         defaults = [c for c in children if own[c.code] <= self.matcher.rules.default_child]
+        # Children that only rearrange the parent's words ("Hepatomegaly and splenomegaly":
+        # R16.0 Hepatomegaly, R16.1 Splenomegaly, R16.2 Hepatomegaly with splenomegaly): the
+        # one whose words the note says, the fullest first.
+        said = [c for c in defaults if self._words(c.title) and self._words(c.title) <= words]
+        if said and any(self._words(c.title) != self._words(said[0].title) for c in defaults):
+            best = max(said, key=lambda c: (len(self._words(c.title)), -len(c.code)))
+            return best, f"the note says {', '.join(sorted(self._words(best.title)))}"
         if defaults:
             best = min(
                 defaults,

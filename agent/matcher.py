@@ -28,6 +28,7 @@ _WITHOUT = re.compile(r",?\s*\bwithout\b([^,]*)", re.IGNORECASE)
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _AND = re.compile(r"\b([A-Za-z]+) and ([A-Za-z]+)\b")
 MAX_AND_PAIRS = 2
+MAX_SITE_WORDS = 3  # a longer phrase after "and" says more than a site ("... tissue related to radiation")
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,9 @@ class TermMatcher:
         terms = (
             t
             for text, code, field in rows
-            for variant in (and_variants(text) if field == "title" and code in leaves else (text,))
+            for variant in (
+                and_variants(text) if field == "title" and code in leaves and not _encounter(code) else (text,)
+            )
             if (t := make_term(variant, code, field, rules)) is not None
         )
         return cls(terms, rules, synonyms or Synonyms.default())
@@ -206,12 +209,22 @@ class TermMatcher:
         return found
 
 
+def _encounter(code: str) -> bool:
+    """Factors influencing health status (Z codes) name encounters and statuses: their "and"
+    joins what the encounter covers ("examination of eyes and vision"), not alternatives."""
+    return code.startswith("Z")
+
+
 def and_variants(text: str) -> tuple[str, ...]:
     """A Tabular title and the readings its "and" allows: "and" in a title means "and/or"
-    (Official Guidelines I.A.14), so "Embolism and thrombosis of renal vein" is also
-    "Embolism of renal vein" and "thrombosis of renal vein". Only two single words joined by
-    "and" are read this way (at most the first two such pairs); lists ("bone, soft tissue,
-    and skin") stay as they are."""
+    (Official Guidelines I.A.14).
+
+    Two words joined by "and" are read one at a time: "Embolism and thrombosis of renal
+    vein" is also "Embolism of renal vein" and "thrombosis of renal vein". Two sites joined
+    by "and" after "of", the second of at most three words up to a comma or the end, are
+    read one at a time as well: "Secondary malignant neoplasm of liver and intrahepatic bile
+    duct" is also "... of liver" and "... of intrahepatic bile duct". At most the first two
+    "and"s are read this way; lists ("bone, soft tissue, and skin") stay as they are."""
     masked = _PARENS.sub(lambda p: " " * len(p.group(0)), text)
     pairs = list(_AND.finditer(masked))[:MAX_AND_PAIRS]
     if not pairs:
@@ -219,11 +232,20 @@ def and_variants(text: str) -> tuple[str, ...]:
     pieces: list[tuple[str, ...]] = []
     position = 0
     for m in pairs:
+        if m.start() < position:
+            continue
         pieces.append((text[position : m.start()],))
-        pieces.append((text[m.start() : m.end()], m.group(1), m.group(2)))
-        position = m.end()
+        stop = masked.find(",", m.end())
+        stop = len(text) if stop < 0 else stop
+        after_of = " of " in masked[: m.start()]
+        if after_of and len(masked[m.start(2) : stop].split()) <= MAX_SITE_WORDS:
+            pieces.append((text[m.start() : stop], m.group(1), text[m.start(2) : stop]))
+            position = stop
+        else:
+            pieces.append((text[m.start() : m.end()], m.group(1), m.group(2)))
+            position = m.end()
     pieces.append((text[position:],))
-    return tuple("".join(choice) for choice in itertools.product(*pieces))
+    return tuple(dict.fromkeys("".join(choice) for choice in itertools.product(*pieces)))
 
 
 def make_term(text: str, code: str, field: str, rules: MatchingRules) -> Term | None:

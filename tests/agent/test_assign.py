@@ -48,6 +48,10 @@ R59,Enlarged lymph nodes,,0
 R59.0,Localized enlarged lymph nodes,R59,1
 R59.1,Generalized enlarged lymph nodes,R59,1
 R59.9,"Enlarged lymph nodes, unspecified",R59,1
+R16,"Hepatomegaly and splenomegaly, not elsewhere classified",,0
+R16.0,"Hepatomegaly, not elsewhere classified",R16,1
+R16.1,"Splenomegaly, not elsewhere classified",R16,1
+R16.2,"Hepatomegaly with splenomegaly, not elsewhere classified",R16,1
 """
 
 
@@ -84,3 +88,11 @@ def test_a_child_named_through_a_site_says_which_site(site_walker):
     assert site_walker.walk("D49", "renal tumor").steps[0] == (
         "D49 -> D49.5: the note says kidney: a site of 'Neoplasm of unspecified behavior of other genitourinary organs'"
     )
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [("hepatomegaly", "R16.0"), ("splenomegaly", "R16.1"), ("hepatomegaly and splenomegaly", "R16.2")],
+)
+def test_children_that_rearrange_the_parents_words_go_by_what_the_note_says(site_walker, sentence, expected):
+    assert site_walker.walk("R16", sentence).code == expected

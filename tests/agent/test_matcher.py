@@ -83,6 +83,22 @@ def test_clause_offsets_are_shifted_into_the_note(matcher):
             "Embolism and thrombosis of renal vein",
             ("Embolism and thrombosis of renal vein", "Embolism of renal vein", "thrombosis of renal vein"),
         ),
+        (
+            "Secondary malignant neoplasm of liver and intrahepatic bile duct",
+            (
+                "Secondary malignant neoplasm of liver and intrahepatic bile duct",
+                "Secondary malignant neoplasm of liver",
+                "Secondary malignant neoplasm of intrahepatic bile duct",
+            ),
+        ),
+        (  # more than a site after "and": only the two joined words are read apart
+            "Disorder of the skin and subcutaneous tissue related to radiation, unspecified",
+            (
+                "Disorder of the skin and subcutaneous tissue related to radiation, unspecified",
+                "Disorder of the skin tissue related to radiation, unspecified",
+                "Disorder of the subcutaneous tissue related to radiation, unspecified",
+            ),
+        ),
         # A list stays whole, "and" in parentheses is not read, a title without "and" is itself.
         ("Neoplasm of unspecified behavior of bone, soft tissue, and skin", None),
         ("Diseases of lips (and mouth) and teeth", None),
@@ -99,8 +115,10 @@ def test_only_a_leaf_title_is_read_with_and_as_or():
         ("Vomiting, unspecified", "R11.10", "title"),
         ("Embolism and thrombosis of renal vein", "I82.3", "title"),
     ]
-    matcher = TermMatcher.from_rows(rows, leaves={"R11.10", "I82.3"})
-    note = "Vomiting since Monday; renal vein thrombosis on CT."
+    rows.append(("Encounter for examination of eyes and vision without abnormal findings", "Z01.00", "title"))
+    matcher = TermMatcher.from_rows(rows, leaves={"R11.10", "I82.3", "Z01.00"})
+    # A Z code's "and" joins what the encounter covers: an eye examination is not Z01.00.
+    note = "Vomiting since Monday; renal vein thrombosis on CT; eye examination normal."
     found = {(m.term.code, note[m.start : m.end]) for m in matcher.match([(0, len(note), note)])}
     # R11's "and" stays "and": its children tell nausea and vomiting apart.
     assert found == {("R11.10", "Vomiting"), ("I82.3", "renal vein thrombosis")}
@@ -112,6 +130,8 @@ def test_only_a_leaf_title_is_read_with_and_as_or():
         ("grade III renal adenocarcinoma", "C64.9"),
         ("bone metastases", "C79.51"),
         ("multiple adenopathies", "R59.9"),
+        ("HCV positive", "B19.20"),
+        ("known dyslipidemia", "E78.5"),
     ],
 )
 def test_index_words_of_notes_reach_the_tabular_words(text, code):
@@ -120,6 +140,8 @@ def test_index_words_of_notes_reach_the_tabular_words(text, code):
         ("Secondary malignant neoplasm of bone", "C79.51", "title"),
         ("Enlarged lymph nodes, unspecified", "R59.9", "title"),
         ("Lymphadenopathy NOS", "R59.1", "inclusion"),
+        ("Unspecified viral hepatitis C without hepatic coma", "B19.20", "title"),
+        ("Hyperlipidemia, unspecified", "E78.5", "title"),
     ]
     matcher = TermMatcher.from_rows(rows)
     assert {m.term.code for m in matcher.match([(0, len(text), text)])} == {code}
