@@ -32,12 +32,21 @@ if TYPE_CHECKING:
 _WORD = re.compile(r"\w+")
 _PARTNER_NOTES = frozenset({NoteKind.USE_ADDITIONAL_CODE, NoteKind.CODE_ALSO, NoteKind.CODE_FIRST})
 ASSERTIONS = tuple(a.value for a in Assertion)
+# A code whose own words state the context (Z80 "Family history of ...", Z85 "Personal
+# history of ...") is what a family or historical statement is coded with.
+_CODED_CONTEXT = {Assertion.FAMILY.value: "family", Assertion.HISTORICAL.value: "history"}
 FIELDS = ("title", "inclusion", "includes", "index")
 DENSE_NEIGHBOURS = 5
 MIN_DENSE_WORDS = 2
 MAX_DENSE_STATEMENTS = 400
 STATEMENT_BATCH = 16  # clauses vary in length: small batches pad less
 DENSE_CACHE = 200_000  # statements whose dense neighbours are kept
+
+
+def _last_word(text: str, start: int, end: int) -> tuple[int, int]:
+    """The offsets of the last word of text[start:end] (the whole span if it has none)."""
+    words = list(_WORD.finditer(text, start, end))
+    return (words[-1].start(), words[-1].end()) if words else (start, end)
 
 
 def statements_of(analysis: Analysis) -> tuple[Statement, ...]:
@@ -164,9 +173,12 @@ class Locator:
             clause_words = len(self.matcher.tokens(statement.text))
             for m in clause_matches:
                 subsumed = any(self._subsumes(other, m) for other in clause_matches if other is not m)
-                assertion = assertion_of(
-                    sentence.text, m.start - sentence.start, m.end - sentence.start, sentence.section
-                ).value
+                # The term's last word is its head, as for a statement: a trigger between its
+                # words ("abdomen: did not have palpable masses or hernias") still covers it.
+                head = _last_word(sentence.text, m.start - sentence.start, m.end - sentence.start)
+                assertion = assertion_of(sentence.text, *head, sentence.section).value
+                if _CODED_CONTEXT.get(assertion, "") in m.term.essential:
+                    assertion = Assertion.PRESENT.value  # "Family history of ..." says it is the family's
                 item = slot(m.term.code)
                 text = sentence.text[m.start - sentence.start : m.end - sentence.start]
                 item.add(Evidence(m.start, m.end, text, assertion, sentence.section, "lexical"), "lexical")

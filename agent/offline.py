@@ -102,8 +102,11 @@ class OfflineReasoner:
                     continue
             proposals[final] = Proposal(final, evidence, min(score, 1.0), tuple(steps), evidence[0].source)
         accepted = set(proposals)
-        rejections = [(code, why) for code, why in rejections if code not in accepted]
-        return Outcome(list(proposals.values()), list(dict(rejections).items()))
+        first: dict[str, str] = {}  # a code's first reason: candidates come best first
+        for code, why in rejections:
+            if code not in accepted:
+                first.setdefault(code, why)
+        return Outcome(list(proposals.values()), list(first.items()))
 
     def _zero_shot(self, cand: Candidate, context: CodingContext) -> tuple[float, str]:
         f = cand.features

@@ -17,6 +17,12 @@ M81.0,Age-related osteoporosis without current pathological fracture,M81,1,Osteo
 M81.8,Other osteoporosis without current pathological fracture,M81,1,
 E79,Disorders of purine and pyrimidine metabolism,IV,0,
 E79.0,Hyperuricemia without signs of inflammatory arthritis and tophaceous disease,E79,1,
+XI,Diseases of the digestive system,,0,
+K46,Unspecified abdominal hernia,XI,0,
+K46.9,Unspecified abdominal hernia without obstruction or gangrene,K46,1,
+XXI,Factors influencing health status and contact with health services,,0,
+Z80,Family history of primary malignant neoplasm,XXI,0,
+Z80.3,Family history of malignant neoplasm of breast,Z80,1,
 """
 
 
@@ -45,3 +51,23 @@ def test_words_the_tabular_placed_at_a_code_stay_with_that_code(locator):
 def test_a_complication_the_title_excludes_is_not_required_of_the_note(locator):
     note = "Hyperuricemia on allopurinol."
     assert named(locator, note) == {"E79.0": True}
+
+
+def assertions(locator: Locator, note: str) -> dict[str, set[str]]:
+    analysis, statements = analyze_note(note)
+    found = locator.locate(note, analysis, statements).candidates
+    return {c.code: {e.assertion for e in c.evidence if e.source == "lexical"} for c in found}
+
+
+@pytest.mark.parametrize(
+    ("note", "code", "assertion"),
+    [
+        # The match runs from "Abdomen" to "hernias": the negation between its words covers
+        # its head word, "hernias".
+        ("Abdomen: he did not have palpable masses or hernias.", "K46.9", "negated"),
+        # A code that says "family history" is what a family member's condition is coded with.
+        ("Family history of breast cancer.", "Z80.3", "present"),
+    ],
+)
+def test_a_terms_assertion_is_that_of_its_head_word(locator, note, code, assertion):
+    assert assertions(locator, note)[code] == {assertion}
