@@ -23,6 +23,7 @@ from agent.offline import OfflineReasoner
 from agent.profile import Profile
 from agent.reasoner import CodingContext, Reasoner
 from agent.records import CodingResult, Finding, Proposal, Rejected, Suggestion
+from agent.residual import ResidualRules
 from agent.state import (
     CodingInput,
     CodingState,
@@ -147,6 +148,8 @@ class Nodes:
         findings = [finding_from(f) for f in state.get("findings", [])]
         rejected = [rejected_from(r) for r in state.get("rejected", [])]
         keep, dropped = _prefer_specific(proposals, self.deps.store)
+        keep, residual = ResidualRules.default().apply(keep)
+        dropped += residual
         keep, excluded = _resolve_excludes1(keep, findings)
         records = self.deps.store.codes([p.code for p in keep] + [code for code, _ in dropped + excluded])
         for code, why in dropped + excluded:

@@ -1,0 +1,55 @@
+"""Residual codes: a condition coded with "unspecified site" when the note codes it by site.
+
+A coder reports T14.90XA "Injury, unspecified" only when the note says nowhere where the
+injury is; when the note's other codes report injuries by site, "the trauma" is those
+injuries. The rules live in `agent/data/residual_codes.json`; reconcile applies them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from agent.records import Proposal
+
+RESIDUAL_CODES = Path(__file__).parent / "data" / "residual_codes.json"
+
+
+@dataclass(frozen=True)
+class ResidualRule:
+    residual: str  # a code, or the prefix of the codes, for the condition of unspecified site
+    specified_by: tuple[tuple[str, str], ...]  # category ranges that code it by site
+    why: str
+
+    def specifies(self, code: str) -> bool:
+        return not code.startswith(self.residual) and any(lo <= code[:3] <= hi for lo, hi in self.specified_by)
+
+
+@dataclass(frozen=True)
+class ResidualRules:
+    rules: tuple[ResidualRule, ...]
+
+    @classmethod
+    @cache
+    def default(cls) -> ResidualRules:
+        raw = json.loads(RESIDUAL_CODES.read_text(encoding="utf-8"))
+        return cls(
+            tuple(
+                ResidualRule(r["residual"], tuple((lo, hi) for lo, hi in r["specified_by"]), r["why"])
+                for r in raw["rules"]
+            )
+        )
+
+    def apply(self, proposals: list[Proposal]) -> tuple[list[Proposal], list[tuple[str, str]]]:
+        """Drop a residual code when another proposal codes its condition by site."""
+        dropped: dict[str, str] = {}
+        for rule in self.rules:
+            by_site = [p.code for p in proposals if rule.specifies(p.code)]
+            if not by_site:
+                continue
+            for p in proposals:
+                if p.code.startswith(rule.residual):
+                    dropped[p.code] = f"{rule.why} ({', '.join(by_site[:3])})"
+        return [p for p in proposals if p.code not in dropped], list(dropped.items())

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import pytest
+
+from agent.records import Evidence, Proposal
+from agent.residual import ResidualRules
+
+
+def proposal(code: str, start: int = 0) -> Proposal:
+    return Proposal(code, (Evidence(start, start + 5, "words"),), 0.7)
+
+
+@pytest.mark.parametrize(
+    ("codes", "kept"),
+    [
+        (["T14.90XA", "S72.001A"], ["S72.001A"]),  # the trauma is the hip fracture
+        (["T14.90XA", "T14.8XXA"], ["T14.90XA", "T14.8XXA"]),  # no injury by site: both stay
+        (["D49.9", "C64.9"], ["C64.9"]),  # the tumor is the renal carcinoma
+        (["D49.9", "D49.519"], ["D49.519"]),
+        (["D49.9", "I10"], ["D49.9", "I10"]),
+    ],
+)
+def test_a_residual_code_goes_when_the_note_codes_its_condition_by_site(codes, kept):
+    keep, dropped = ResidualRules.default().apply([proposal(c, i * 10) for i, c in enumerate(codes)])
+    assert [p.code for p in keep] == kept
+    assert {code for code, _ in dropped} == set(codes) - set(kept)
+
+
+def test_the_reason_names_the_codes_by_site():
+    _, dropped = ResidualRules.default().apply([proposal("T14.90XA"), proposal("S72.001A", 10)])
+    assert dropped == [
+        ("T14.90XA", "injury of unspecified body region: the note's injuries are coded by site (S72.001A)")
+    ]
