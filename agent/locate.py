@@ -43,6 +43,16 @@ STATEMENT_BATCH = 16  # clauses vary in length: small batches pad less
 DENSE_CACHE = 200_000  # statements whose dense neighbours are kept
 
 
+def _said_more_fully(m: Match, same_category: list[Match]) -> Match | None:
+    """A match elsewhere in the note whose term extends this one's words in the same
+    category: "chronic systolic heart failure" (I50.22) where the note also says "acute on
+    chronic systolic heart failure" (I50.23) is that one condition, coded once, fully."""
+    for other in same_category:
+        if other.term.code != m.term.code and m.term.essential < other.term.essential:
+            return other
+    return None
+
+
 def _last_word(text: str, start: int, end: int) -> tuple[int, int]:
     """The offsets of the last word of text[start:end] (the whole span if it has none)."""
     words = list(_WORD.finditer(text, start, end))
@@ -165,14 +175,20 @@ class Locator:
     def _lexical(self, analysis: Analysis, statements: tuple[Statement, ...], slot) -> None:  # type: ignore[no-untyped-def]
         matches = self.matcher.match((s.start, s.end, s.text) for s in statements)
         by_clause: dict[int, list[Match]] = defaultdict(list)
+        by_category: dict[str, list[Match]] = defaultdict(list)
         for m in matches:
             by_clause[m.clause_index].append(m)
+            by_category[m.term.code[:3]].append(m)
         for clause_index, clause_matches in by_clause.items():
             statement = statements[clause_index]
             sentence = analysis.sentences[statement.sentence_index]
             clause_words = len(self.matcher.tokens(statement.text))
             for m in clause_matches:
                 subsumed = any(self._subsumes(other, m) for other in clause_matches if other is not m)
+                fuller = _said_more_fully(m, by_category[m.term.code[:3]])
+                if fuller is not None and not subsumed:
+                    subsumed = True
+                    slot(m.term.code).features["lex_fuller_elsewhere"] = 1.0
                 # The term's last word is its head, as for a statement: a trigger between its
                 # words ("abdomen: did not have palpable masses or hernias") still covers it.
                 head = _last_word(sentence.text, m.start - sentence.start, m.end - sentence.start)

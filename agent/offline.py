@@ -121,6 +121,11 @@ class OfflineReasoner:
         if not coded:
             return 0.0, conventions.reasons.get(named[0].assertion, f"assertion: {named[0].assertion}")
         if f.get("lex_unsubsumed", 0) == 0:
+            if f.get("lex_fuller_elsewhere", 0):
+                return (
+                    0.0,
+                    "the note names this condition more fully elsewhere, in a more specific code of its category",
+                )
             return 0.0, "a longer term at the same words names a more specific code"
         size = f.get("lex_size", 1.0)
         confidence = min(0.55 + 0.1 * size + 0.05 * f.get("dense_sim", 0.0), 0.99)

@@ -1,8 +1,9 @@
-"""Residual codes: a condition coded with "unspecified site" when the note codes it by site.
+"""Residual codes: a condition coded in general terms when the note codes it more specifically.
 
 A coder reports T14.90XA "Injury, unspecified" only when the note says nowhere where the
 injury is; when the note's other codes report injuries by site, "the trauma" is those
-injuries. The rules live in `agent/data/residual_codes.json`; reconcile applies them.
+injuries. Likewise I10 goes when I11.0 codes the hypertension with its heart failure. The
+rules live in `agent/data/residual_codes.json`; reconcile applies them.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ RESIDUAL_CODES = Path(__file__).parent / "data" / "residual_codes.json"
 
 @dataclass(frozen=True)
 class ResidualRule:
-    residual: str  # a code, or the prefix of the codes, for the condition of unspecified site
-    specified_by: tuple[tuple[str, str], ...]  # category ranges that code it by site
+    residual: str  # a code, or the prefix of the codes, for the condition in general terms
+    specified_by: tuple[tuple[str, str], ...]  # category ranges that code it more specifically
     why: str
 
     def specifies(self, code: str) -> bool:
@@ -43,7 +44,7 @@ class ResidualRules:
         )
 
     def apply(self, proposals: list[Proposal]) -> tuple[list[Proposal], list[tuple[str, str]]]:
-        """Drop a residual code when another proposal codes its condition by site."""
+        """Drop a residual code when another proposal codes its condition more specifically."""
         dropped: dict[str, str] = {}
         for rule in self.rules:
             by_site = [p.code for p in proposals if rule.specifies(p.code)]

@@ -20,6 +20,11 @@ E79.0,Hyperuricemia without signs of inflammatory arthritis and tophaceous disea
 XI,Diseases of the digestive system,,0,
 K46,Unspecified abdominal hernia,XI,0,
 K46.9,Unspecified abdominal hernia without obstruction or gangrene,K46,1,
+IX,Diseases of the circulatory system,,0,
+I50,Heart failure,IX,0,
+I50.2,Systolic (congestive) heart failure,I50,0,
+I50.22,Chronic systolic (congestive) heart failure,I50.2,1,
+I50.23,Acute on chronic systolic (congestive) heart failure,I50.2,1,
 XXI,Factors influencing health status and contact with health services,,0,
 Z80,Family history of primary malignant neoplasm,XXI,0,
 Z80.3,Family history of malignant neoplasm of breast,Z80,1,
@@ -71,3 +76,10 @@ def assertions(locator: Locator, note: str) -> dict[str, set[str]]:
 )
 def test_a_terms_assertion_is_that_of_its_head_word(locator, note, code, assertion):
     assert assertions(locator, note)[code] == {assertion}
+
+
+def test_a_condition_the_note_names_more_fully_elsewhere_is_coded_once(locator):
+    note = "Admitted with acute on chronic systolic heart failure. Chronic systolic heart failure since 2019."
+    found = named(locator, note)
+    assert found["I50.23"] and not found["I50.22"]
+    assert {code for code, stands in found.items() if stands} == {"I50.23"}

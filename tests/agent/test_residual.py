@@ -31,3 +31,8 @@ def test_the_reason_names_the_codes_by_site():
     assert dropped == [
         ("T14.90XA", "injury of unspecified body region: the note's injuries are coded by site (S72.001A)")
     ]
+
+
+def test_hypertension_goes_when_a_combination_code_reports_it():
+    keep, dropped = ResidualRules.default().apply([proposal("I10"), proposal("I11.0", 10)])
+    assert [p.code for p in keep] == ["I11.0"] and dropped[0][0] == "I10"
