@@ -28,6 +28,7 @@ _WITHOUT = re.compile(r",?\s*\bwithout\b([^,]*)", re.IGNORECASE)
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _AND = re.compile(r"\b([A-Za-z]+) and ([A-Za-z]+)\b")
 MAX_AND_PAIRS = 2
+MAX_GAP = 4  # other words a term's words may have between them in a clause
 MAX_SITE_WORDS = 3  # a longer phrase after "and" says more than a site ("... tissue related to radiation")
 
 
@@ -186,27 +187,54 @@ class TermMatcher:
         return out
 
     def match(self, clauses: Iterable[tuple[int, int, str]]) -> list[Match]:
-        """Matches in each clause, given as (start, end, text) with note offsets."""
+        """Matches in each clause, given as (start, end, text) with note offsets. A term's
+        words must lie close together: within the term's own number of words plus
+        `MAX_GAP` other words of the clause ("abdominal CT ... could correspond to
+        metastases" is not "malignant neoplasm of abdomen")."""
         found: list[Match] = []
         for index, (start, _end, text) in enumerate(clauses):
             tokens = self.tokens(text, start)
+            # A word's place in the clause; an abbreviation's expansion shares its place.
+            place = {offset: i for i, offset in enumerate(sorted({t.start for t in tokens}))}
             positions: dict[str, list[Token]] = defaultdict(list)
             for tok in tokens:
                 positions[tok.norm].append(tok)
             for word in list(positions):
                 for term in self._by_word.get(word, ()):
-                    if all(w in positions for w in term.essential):
-                        spans = [positions[w][0] for w in term.essential]
-                        found.append(
-                            Match(
-                                term,
-                                min(t.start for t in spans),
-                                max(t.end for t in spans),
-                                index,
-                                sum(1 for w in term.optional if w in positions),
-                            )
+                    if not all(w in positions for w in term.essential):
+                        continue
+                    spans = _closest(term.essential, word, positions, place)
+                    width = max(place[t.start] for t in spans) - min(place[t.start] for t in spans) + 1
+                    if width > len(term.essential) + MAX_GAP:
+                        continue
+                    found.append(
+                        Match(
+                            term,
+                            min(t.start for t in spans),
+                            max(t.end for t in spans),
+                            index,
+                            sum(1 for w in term.optional if w in positions),
                         )
+                    )
         return found
+
+
+def _closest(
+    words: frozenset[str], anchor: str, positions: dict[str, list[Token]], place: dict[int, int]
+) -> list[Token]:
+    """One occurrence of each word, as close together as a greedy choice gets them: for
+    each occurrence of `anchor`, the nearest occurrence of every other word."""
+    best: list[Token] = []
+    best_width = -1
+    for a in positions[anchor]:
+        here = place[a.start]
+        chosen = [a] + [
+            min(positions[w], key=lambda t: (abs(place[t.start] - here), t.start)) for w in words if w != anchor
+        ]
+        width = max(place[t.start] for t in chosen) - min(place[t.start] for t in chosen)
+        if best_width < 0 or width < best_width:
+            best, best_width = chosen, width
+    return best
 
 
 def _encounter(code: str) -> bool:

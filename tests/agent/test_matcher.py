@@ -145,3 +145,16 @@ def test_index_words_of_notes_reach_the_tabular_words(text, code):
     ]
     matcher = TermMatcher.from_rows(rows)
     assert {m.term.code for m in matcher.match([(0, len(text), text)])} == {code}
+
+
+def test_a_match_takes_the_closest_occurrences_of_its_words():
+    matcher = TermMatcher.from_rows([("Chest pain, unspecified", "R07.9", "title")])
+    note = "Chest radiograph ordered by the team because of recurring chest pain"
+    (m,) = matcher.match([(0, len(note), note)])
+    assert note[m.start : m.end] == "chest pain"
+
+
+def test_words_too_far_apart_do_not_make_a_match():
+    matcher = TermMatcher.from_rows([("Chest pain, unspecified", "R07.9", "title")])
+    note = "Chest radiograph ordered by the emergency team because of persistent pain"
+    assert matcher.match([(0, len(note), note)]) == []
