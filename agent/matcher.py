@@ -28,7 +28,7 @@ _WITHOUT = re.compile(r",?\s*\bwithout\b([^,]*)", re.IGNORECASE)
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _AND = re.compile(r"\b([A-Za-z]+) and ([A-Za-z]+)\b")
 MAX_AND_PAIRS = 2
-MAX_GAP = 4  # other words a term's words may have between them in a clause
+MAX_GAP = 2  # other words a term's words may have between them in a clause
 MAX_SITE_WORDS = 3  # a longer phrase after "and" says more than a site ("... tissue related to radiation")
 
 
