@@ -20,6 +20,7 @@ from sklearn.model_selection import GroupKFold
 from agent.assign import HierarchyWalker
 from agent.corpus import CodedNote
 from agent.locate import STATEMENT_BATCH, Locator, analyze_note
+from agent.offline import zero_shot
 from agent.profile import Memory, Neighbours, Profile, category, clause_ngrams, statement_tokens
 from agent.reasoner import CodingContext, Statement
 from agent.text import Analysis
@@ -152,7 +153,7 @@ class Learner:
         out = []
         for cand in located.candidates:
             final = profile.final_code(self._walk(cand.code, p, cand.evidence[0].start))
-            out.append((profile.features(cand, final, votes), final))
+            out.append((profile.features(cand, final, votes, zero_shot(cand, context.setting)[0]), final))
         return out
 
     def _walk(self, code: str, p: _Prepared, offset: int) -> str:

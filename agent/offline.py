@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from agent.assign import HierarchyWalker
 from agent.reasoner import Candidate, CodingContext, Outcome
-from agent.records import Evidence, Proposal, Step
+from agent.records import Evidence, Proposal, Setting, Step
 
 if TYPE_CHECKING:
     from agent.profile import Profile
@@ -55,7 +55,10 @@ class OfflineReasoner:
         finals = [profile.final_code(w.code) if profile else w.code for w in walks]
         if profile is not None:
             votes = profile.note_votes(context)
-            rows = [profile.features(c, f, votes) for c, f in zip(context.candidates, finals, strict=True)]
+            rows = [
+                profile.features(c, f, votes, zero_shot(c, context.setting)[0])
+                for c, f in zip(context.candidates, finals, strict=True)
+            ]
             probabilities = profile.score_rows(rows)
             decisions = [
                 (
@@ -67,7 +70,7 @@ class OfflineReasoner:
             ]
             threshold = profile.threshold
         else:
-            decisions = [self._zero_shot(c, context) for c in context.candidates]
+            decisions = [zero_shot(c, context.setting) for c in context.candidates]
             threshold = ZERO_SHOT_THRESHOLD
             for i, walk in enumerate(walks):
                 record = self.walker.store.find(walk.code)
@@ -108,30 +111,33 @@ class OfflineReasoner:
                 first.setdefault(code, why)
         return Outcome(list(proposals.values()), list(first.items()))
 
-    def _zero_shot(self, cand: Candidate, context: CodingContext) -> tuple[float, str]:
-        f = cand.features
-        if f.get("lex_matches", 0) == 0:
-            # Zero-shot suggests only what the note names; a semantic neighbour alone is a
-            # lead for the coder (and a feature for a learned profile), not a code.
-            sim = f.get("dense_sim", 0.0)
-            return 0.0, "not named in the note; only a semantic neighbour" + (f" (similarity {sim:.2f})" if sim else "")
-        named = [e for e in cand.evidence if e.source == "lexical"]
-        conventions = Conventions.default()
-        coded = [e for e in named if e.assertion in conventions.coded[context.setting]]
-        if not coded:
-            return 0.0, conventions.reasons.get(named[0].assertion, f"assertion: {named[0].assertion}")
-        if f.get("lex_unsubsumed", 0) == 0:
-            if f.get("lex_fuller_elsewhere", 0):
-                return (
-                    0.0,
-                    "the note names this condition more fully elsewhere, in a more specific code of its category",
-                )
-            return 0.0, "a longer term at the same words names a more specific code"
-        size = f.get("lex_size", 1.0)
-        confidence = min(0.55 + 0.1 * size + 0.05 * f.get("dense_sim", 0.0), 0.99)
-        why = f"the note names it: every word of '{cand.matched}' is in the statement"
-        caveat = conventions.notes.get(coded[0].assertion)
-        return confidence, f"{why}; {caveat}" if caveat else why
+
+def zero_shot(cand: Candidate, setting: Setting) -> tuple[float, str]:
+    """The coding conventions' verdict on a candidate, with no learned profile: a confidence
+    (0 when not coded) and why. A learned profile takes it as one of its features."""
+    f = cand.features
+    if f.get("lex_matches", 0) == 0:
+        # Zero-shot suggests only what the note names; a semantic neighbour alone is a
+        # lead for the coder (and a feature for a learned profile), not a code.
+        sim = f.get("dense_sim", 0.0)
+        return 0.0, "not named in the note; only a semantic neighbour" + (f" (similarity {sim:.2f})" if sim else "")
+    named = [e for e in cand.evidence if e.source == "lexical"]
+    conventions = Conventions.default()
+    coded = [e for e in named if e.assertion in conventions.coded[setting]]
+    if not coded:
+        return 0.0, conventions.reasons.get(named[0].assertion, f"assertion: {named[0].assertion}")
+    if f.get("lex_unsubsumed", 0) == 0:
+        if f.get("lex_fuller_elsewhere", 0):
+            return (
+                0.0,
+                "the note names this condition more fully elsewhere, in a more specific code of its category",
+            )
+        return 0.0, "a longer term at the same words names a more specific code"
+    size = f.get("lex_size", 1.0)
+    confidence = min(0.55 + 0.1 * size + 0.05 * f.get("dense_sim", 0.0), 0.99)
+    why = f"the note names it: every word of '{cand.matched}' is in the statement"
+    caveat = conventions.notes.get(coded[0].assertion)
+    return confidence, f"{why}; {caveat}" if caveat else why
 
 
 def _sentence(context: CodingContext, cand: Candidate) -> str:

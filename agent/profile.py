@@ -135,8 +135,11 @@ class Profile:
     def final_code(self, code: str) -> str:
         return self.form_map.get(code, code)
 
-    def features(self, cand: Candidate, final: str, votes: dict[str, float]) -> dict[str, float]:
+    def features(self, cand: Candidate, final: str, votes: dict[str, float], zero_shot: float) -> dict[str, float]:
+        """The reranker's features of a candidate: what locate measured, what this corpus
+        says of its final code, and the zero-shot conventions' verdict on it."""
         f = dict(cand.features)
+        f["zero_shot"] = zero_shot
         f["prior"] = self.priors.get(final, 0.0)
         f["prior_category"] = self.priors.get("cat:" + category(final), 0.0)
         f["vote"] = votes.get(final, 0.0)
