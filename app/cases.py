@@ -308,6 +308,38 @@ class CaseStore:
             self._audit(conn, case.id, at, coder, "status", None, None, f"{case.status} -> {status}")
             return self._case(conn, case.id)
 
+    def set_options(self, case_id: str, setting: str, reasoner: str, profile: str | None, coder: str) -> Case:
+        """Change how the agent codes a case (care setting, reasoner, learned profile) before
+        anyone has decided on its codes; "Code again" then uses them. After review has started
+        the options stay, since coding again would discard the coder's decisions."""
+        coder = _coder(coder)
+        _one_of("setting", setting, SETTINGS)
+        _one_of("reasoner", reasoner, REASONERS)
+        profile = profile or None
+        with self._write() as conn:
+            case = self._case(conn, case_id)
+            if case.status not in _REVIEW_STARTS:
+                raise ValueError(f"case {case.id} is {case.status.replace('_', ' ')}: its options can no longer change")
+            before = (case.setting, case.reasoner, case.profile)
+            if before == (setting, reasoner, profile):
+                return case
+            at = self._now()
+            conn.execute(
+                "UPDATE cases SET setting = ?, reasoner = ?, profile = ?, updated_at = ? WHERE id = ?",
+                (setting, reasoner, profile, at, case.id),
+            )
+            self._audit(
+                conn,
+                case.id,
+                at,
+                coder,
+                "options",
+                None,
+                None,
+                f"{_options(*before)} -> {_options(setting, reasoner, profile)}",
+            )
+            return self._case(conn, case.id)
+
     # -- the agent's result ----------------------------------------------------------------
 
     def save_result(self, case_id: str, result_json: Mapping[str, Any], coder: str) -> list[CaseCode]:
@@ -324,7 +356,7 @@ class CaseStore:
             if case.status == "done":
                 raise ValueError(f"case {case.id} is done: set its status back to in_review before coding it again")
             decided = conn.execute(
-                "SELECT count(*) FROM audit WHERE case_id = ? AND action NOT IN ('coded', 'status')"
+                "SELECT count(*) FROM audit WHERE case_id = ? AND action NOT IN ('coded', 'status', 'options')"
                 " AND id > coalesce((SELECT max(id) FROM audit WHERE case_id = ? AND action = 'coded'), 0)",
                 (case.id, case.id),
             ).fetchone()[0]
@@ -595,6 +627,10 @@ class CaseStore:
 
 
 # -- module helpers ------------------------------------------------------------------------------
+
+
+def _options(setting: str, reasoner: str, profile: str | None) -> str:
+    return f"{setting}, {reasoner} reasoner, {f'profile {profile}' if profile else 'no profile'}"
 
 
 def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -85,7 +85,7 @@ def main() -> None:
             "the claim."
         )
         return
-    case_view(store, the_coder.graph, search, case)
+    case_view(store, the_coder.graph, search, case, settings, the_coder.release_dir)
 
 
 main()

@@ -20,6 +20,7 @@ from typing import Any
 import streamlit as st
 
 from agent.corpus import read_note
+from agent.records import Evidence
 from app.cases import REASONERS, SETTINGS, AuditEntry, Case, CaseCode, CaseStore
 from app.exports import claim_codes, claim_csv, fhir_claim, x12_hi_segment
 from app.note_view import note_view
@@ -27,6 +28,7 @@ from app.settings import Settings
 from app.validation import Validation, validate_claim
 from app.workbench import (
     CODE_STATUS_COLOURS,
+    MAX_QUOTE,
     REJECT_REASONS,
     REJECTED_COLOUR,
     STATUS_COLOURS,
@@ -38,6 +40,7 @@ from app.workbench import (
     click_codes,
     code_rows,
     export_name,
+    find_quote,
     list_samples,
     llm_unavailable,
     md_escape,
@@ -235,8 +238,8 @@ def change(store: CaseStore, case_id: str, code: str, titles: dict[str, str]) ->
         select(case_id, new)
 
 
-def add_code(store: CaseStore, case_id: str, code: str, title: str) -> None:
-    if act(lambda: store.add(case_id, code, title, coder_name()), f"Added {code}"):
+def add_code(store: CaseStore, case_id: str, code: str, title: str, evidence: tuple[Evidence, ...] = ()) -> None:
+    if act(lambda: store.add(case_id, code, title, coder_name(), evidence), f"Added {code}"):
         select(case_id, code)
 
 
@@ -368,9 +371,12 @@ def add_cases(store: CaseStore, settings: Settings, release_dir: Any, expanded: 
 # -- the open case --------------------------------------------------------------------------------
 
 
-def case_view(store: CaseStore, graph: Any, search: CodeSearch, case: Case) -> None:
+def case_view(
+    store: CaseStore, graph: Any, search: CodeSearch, case: Case, settings: Settings, release_dir: Any
+) -> None:
     codes = store.codes(case.id)
     case_header(case)
+    coding_options(store, settings, release_dir, case)
     coding_bar(store, graph, case)
     known = [c.code for c in codes]
     selected = selected_code(case.id)
@@ -418,6 +424,50 @@ def case_header(case: Case) -> None:
     ]
     st.markdown(" ".join(badges))
     st.caption(f"{md_escape(case.source)} · created {case.created_at[:16].replace('T', ' ')} UTC")
+
+
+def coding_options(store: CaseStore, settings: Settings, release_dir: Any, case: Case) -> None:
+    """Change how the agent codes this case, until review starts (then coding again would
+    discard the coder's decisions, so the options stay)."""
+    if case.status not in ("new", "coded"):
+        return
+    with st.expander("Coding options: setting, reasoner, profile", expanded=False):
+        setting = st.radio(
+            "Setting", SETTINGS, index=SETTINGS.index(case.setting), key=f"opt_setting_{case.id}", horizontal=True
+        )
+        why_not = llm_unavailable(settings.llm_base_url)
+        reasoner = st.radio(
+            "Reasoner",
+            REASONERS,
+            index=REASONERS.index(case.reasoner) if not why_not else 0,
+            key=f"opt_reasoner_{case.id}",
+            horizontal=True,
+            disabled=why_not is not None,
+        )
+        if why_not:
+            st.caption(why_not)
+        choices = [NO_PROFILE, *profile_names(release_dir)]
+        if case.profile and case.profile not in choices:
+            choices.append(case.profile)  # a profile since removed still shows what the case was coded with
+        profile = st.selectbox(
+            "Profile", choices, index=choices.index(case.profile or NO_PROFILE), key=f"opt_profile_{case.id}"
+        )
+        chosen = (setting, reasoner, None if profile == NO_PROFILE else profile)
+        st.button(
+            "Apply" + (": then code again" if case.status == "coded" else ""),
+            key="apply_options",
+            icon=":material/tune:",
+            disabled=chosen == (case.setting, case.reasoner, case.profile),
+            on_click=apply_options,
+            args=(store, case.id, *chosen),
+        )
+
+
+def apply_options(store: CaseStore, case_id: str, setting: str, reasoner: str, profile: str | None) -> None:
+    act(
+        lambda: store.set_options(case_id, setting, reasoner, profile, coder_name()),
+        f"{case_id} will be coded {setting}, {reasoner} reasoner, {profile or 'no profile'}",
+    )
 
 
 def coding_bar(store: CaseStore, graph: Any, case: Case) -> None:
@@ -714,16 +764,38 @@ def add_code_panel(store: CaseStore, search: CodeSearch, case: Case) -> None:
         labels = {h.code: f"{h.code} {md_escape(h.title)}" + ("" if h.billable else " · not billable") for h in hits}
         choice = st.radio("Results", list(labels), key=f"add_choice_{query}", format_func=labels.__getitem__)
         if choice:
+            evidence = quoted_evidence(case)
             st.button(
                 f"Add {choice} to {case.id}",
                 key="add_code",
                 type="primary",
                 icon=":material/add:",
-                disabled=case.status == "done",
+                disabled=case.status == "done" or evidence is None,
                 on_click=add_code,
-                args=(store, case.id, choice, next(h.title for h in hits if h.code == choice)),
+                args=(store, case.id, choice, next(h.title for h in hits if h.code == choice), evidence or ()),
             )
             render_entry(describe(search.store, choice))
+
+
+def quoted_evidence(case: Case) -> tuple[Evidence, ...] | None:
+    """The evidence the coder quotes for a code they add: the words' first place in the note
+    (highlighted like the agent's evidence); () when they quote nothing; None when the words
+    are not in the note, which keeps the code from being added with a wrong quote."""
+    quote = st.text_input(
+        "Evidence: words of the note that support it (optional)",
+        key="add_quote",
+        max_chars=MAX_QUOTE,
+        placeholder="diabetic CKD stage 3",
+    )
+    if not quote.strip():
+        return ()
+    found = find_quote(case.note, quote)
+    if not found:
+        st.warning("Those words are not in the note: quote them as the note has them.", icon=":material/warning:")
+        return None
+    where = f"{len(found)} places; the first is linked" if len(found) > 1 else "1 place"
+    st.caption(f"Found in {where}: characters {found[0].start}-{found[0].end}.")
+    return (found[0],)
 
 
 def claim_section(store: CaseStore, case: Case, codes: list[CaseCode], validation: Validation) -> None:

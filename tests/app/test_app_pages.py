@@ -313,3 +313,31 @@ def test_markup_in_a_pasted_note_is_shown_as_text(app):
     at = paste(app, "**Bold** <b>DM</b> :red[x] [link](http://example.com)\nHTN.\n")
     heading = at.main.markdown[0].value
     assert heading == r"### C0001 · \*\*Bold\*\* \<b\>DM\<\/b\> \:red\[x\] \[link\]\(http\:\/\/example\.com\)"
+
+
+def test_a_code_the_coder_adds_is_linked_to_the_words_they_quote(app, cases):
+    at = code_it(paste(app, NOTE))
+    at.text_input(key="add_query").input("I12.9").run()
+    at.text_input(key="add_quote").input("kidney failure").run()  # not in the note
+    assert at.button(key="add_code").disabled
+    assert "Those words are not in the note: quote them as the note has them." in [w.value for w in at.warning]
+    at.text_input(key="add_quote").input("diabetic  ckd stage 3").run()
+    assert not at.button(key="add_code").disabled
+    click(at, "add_code")
+    added = next(c for c in cases.codes("C0001") if c.code == "I12.9")
+    (e,) = added.evidence
+    start = NOTE.index("diabetic CKD stage 3")
+    assert (e.start, e.end, e.text, e.source) == (start, start + 20, "diabetic CKD stage 3", "coder")
+
+
+def test_the_coding_options_change_until_review_starts(app, cases):
+    at = code_it(paste(app, "Assessment: suspected hypertension.\n"))
+    assert "I10" not in [c.code for c in cases.codes("C0001") if c.status == "suggested"]  # outpatient: not coded
+    at.radio(key="opt_setting_C0001").set_value("inpatient").run()
+    click(at, "apply_options")
+    assert cases.get_case("C0001").setting == "inpatient"
+    code_it(at)  # coded again, as an inpatient case: the uncertain diagnosis is coded
+    assert "I10" in [c.code for c in cases.codes("C0001") if c.status == "suggested"]
+    assert [e.action for e in cases.audit("C0001")] == ["coded", "options", "coded"]
+    click(at, "accept")  # review starts: the options are gone
+    assert not [r for r in at.radio if r.key == "opt_setting_C0001"]

@@ -254,6 +254,31 @@ def test_set_status(store: CaseStore) -> None:
     assert store.audit(case.id) == [entry(1, 2, "status", None, None, "new -> done")]
 
 
+def test_set_options_before_review_starts(store: CaseStore, coded: Case) -> None:
+    changed = store.set_options(coded.id, "inpatient", "offline", "codiesp", "ana")
+    assert (changed.setting, changed.reasoner, changed.profile, changed.status) == (
+        "inpatient",
+        "offline",
+        "codiesp",
+        "coded",
+    )
+    assert store.set_options(coded.id, "inpatient", "offline", "codiesp", "ana") == changed  # no change, no entry
+    assert store.audit(coded.id)[-1] == entry(
+        2,
+        3,
+        "options",
+        None,
+        None,
+        "outpatient, offline reasoner, no profile -> inpatient, offline reasoner, profile codiesp",
+    )
+    with pytest.raises(ValueError, match="setting must be one of inpatient, outpatient, not 'home'"):
+        store.set_options(coded.id, "home", "offline", None, "ana")
+    store.accept(coded.id, "E11.22", "ana")  # review starts: the options stay
+    with pytest.raises(ValueError, match="case C0001 is in review: its options can no longer change"):
+        store.set_options(coded.id, "outpatient", "offline", None, "ana")
+    assert store.get_case(coded.id).setting == "inpatient"
+
+
 # -- the agent's result --------------------------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ from app.workbench import (
     code_colours,
     code_rows,
     export_name,
+    find_quote,
     list_samples,
     llm_unavailable,
     md_escape,
@@ -459,3 +460,18 @@ def test_times_are_utc(tmp_path):
 
 def test_samples_dir_is_in_assets():
     assert Path(__file__).resolve().parents[2] / "assets" / "samples" == SAMPLES_DIR
+
+
+def test_a_quote_is_found_where_the_note_has_it_whatever_its_case_and_line_breaks():
+    note = "Assessment:\n1. Type 2 diabetes with diabetic CKD\nstage 3.\n2. CKD stage 3 again."
+    found = find_quote(note, "ckd  STAGE 3")
+    assert [(e.start, e.end, e.text, e.source) for e in found] == [
+        (45, 56, "CKD\nstage 3", "coder"),
+        (61, 72, "CKD stage 3", "coder"),
+    ]
+    assert all(note[e.start : e.end] == e.text for e in found)
+
+
+@pytest.mark.parametrize("quote", ["", "   ", "kidney failure", "x" * 501])
+def test_a_quote_that_is_blank_absent_or_too_long_finds_nothing(quote):
+    assert find_quote("Type 2 diabetes with diabetic CKD stage 3.", quote) == []
