@@ -124,7 +124,7 @@ class HierarchyWalker:
             best = max(supported, key=lambda c: (len(named[c.code]), -len(own[c.code])))
             return best, f"the note says {', '.join(sorted(named[best.code]))}"
         # Else a child named by a grouping the note's body site belongs to: "kidney" names
-        # "other genitourinary organs", "leg" names "localized".
+        # "other genitourinary organs", "cervical" (lymph nodes) names "localized".
         implied = self._implied(words)
         through = [c for c in children if named[c.code] and named[c.code] <= words | implied.keys()]
         if through:

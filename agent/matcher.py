@@ -131,8 +131,12 @@ class TermMatcher:
     def __init__(self, terms: Iterable[Term], rules: MatchingRules, synonyms: Synonyms) -> None:
         self.rules = rules
         self.synonyms = synonyms
-        # One term per code and words: a title and its "and" readings may come to the same.
-        self.terms = list({(t.code, t.field, t.essential): t for t in terms}.values())
+        # One term per code and words: a title and its "and" readings may come to the same,
+        # and the first (the title as the Tabular writes it) is the one shown to the coder.
+        unique: dict[tuple[str, str, frozenset[str]], Term] = {}
+        for t in terms:
+            unique.setdefault((t.code, t.field, t.essential), t)
+        self.terms = list(unique.values())
         frequency: dict[str, int] = defaultdict(int)
         for term in self.terms:
             for word in term.essential:
@@ -189,8 +193,8 @@ class TermMatcher:
     def match(self, clauses: Iterable[tuple[int, int, str]]) -> list[Match]:
         """Matches in each clause, given as (start, end, text) with note offsets. A term's
         words must lie close together: within the term's own number of words plus
-        `MAX_GAP` other words of the clause ("abdominal CT ... could correspond to
-        metastases" is not "malignant neoplasm of abdomen")."""
+        `MAX_GAP` other words of the clause, stopwords aside ("abdominal CT ... could
+        correspond to metastases" is not "malignant neoplasm of abdomen")."""
         found: list[Match] = []
         for index, (start, _end, text) in enumerate(clauses):
             tokens = self.tokens(text, start)

@@ -158,3 +158,9 @@ def test_words_too_far_apart_do_not_make_a_match():
     matcher = TermMatcher.from_rows([("Chest pain, unspecified", "R07.9", "title")])
     note = "Chest radiograph ordered by the emergency team because of persistent pain"
     assert matcher.match([(0, len(note), note)]) == []
+
+
+def test_a_title_read_several_ways_is_shown_as_the_tabular_writes_it():
+    title = "Hyperuricemia without signs of inflammatory arthritis and tophaceous disease"
+    matcher = TermMatcher.from_rows([(title, "E79.0", "title")], leaves={"E79.0"})
+    assert [t.text for t in matcher.terms] == [title]
