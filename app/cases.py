@@ -115,6 +115,11 @@ class Case:
     updated_at: str
     source: str  # pasted | upload | sample:<name>
 
+    @property
+    def undecided(self) -> bool:
+        """No decision on its codes yet: its coding options may change and it may be coded again."""
+        return self.status in _REVIEW_STARTS
+
 
 @dataclass(frozen=True)
 class CaseCode:
@@ -318,7 +323,7 @@ class CaseStore:
         profile = profile or None
         with self._write() as conn:
             case = self._case(conn, case_id)
-            if case.status not in _REVIEW_STARTS:
+            if not case.undecided:
                 raise ValueError(f"case {case.id} is {case.status.replace('_', ' ')}: its options can no longer change")
             before = (case.setting, case.reasoner, case.profile)
             if before == (setting, reasoner, profile):

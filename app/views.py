@@ -305,29 +305,14 @@ def sidebar(store: CaseStore, settings: Settings, release_dir: Any) -> Case | No
 
 def add_cases(store: CaseStore, settings: Settings, release_dir: Any, expanded: bool) -> None:
     with st.expander("Add cases", expanded=expanded):
-        st.radio(
-            "Setting",
-            SETTINGS,
-            index=SETTINGS.index(settings.setting),
-            key="new_setting",
-            horizontal=True,
-            help="For pasted and uploaded notes; each sample comes with its own setting.",
-        )
-        why_not = llm_unavailable(settings.llm_base_url)
-        st.radio(
-            "Reasoner",
-            REASONERS,
-            index=0 if why_not else REASONERS.index(settings.reasoner),
-            key="new_reasoner",
-            horizontal=True,
-            disabled=why_not is not None,
-        )
-        if why_not:
-            st.caption(why_not)
         profiles = profile_names(release_dir)
-        choices = [NO_PROFILE, *profiles]
-        default = settings.profile if settings.profile in profiles else NO_PROFILE
-        st.selectbox("Profile", choices, index=choices.index(default), key="new_profile")
+        option_widgets(
+            settings,
+            profiles,
+            "new",
+            (settings.setting, settings.reasoner, settings.profile if settings.profile in profiles else None),
+            setting_help="For pasted and uploaded notes; each sample comes with its own setting.",
+        )
         if not profiles:
             st.caption("No learned profiles for this release (`coda learn` makes one).")
         paste, upload, samples = st.tabs(["Paste", "Upload", "Samples"])
@@ -429,30 +414,13 @@ def case_header(case: Case) -> None:
 def coding_options(store: CaseStore, settings: Settings, release_dir: Any, case: Case) -> None:
     """Change how the agent codes this case, until review starts (then coding again would
     discard the coder's decisions, so the options stay)."""
-    if case.status not in ("new", "coded"):
+    if not case.undecided:
         return
     with st.expander("Coding options: setting, reasoner, profile", expanded=False):
-        setting = st.radio(
-            "Setting", SETTINGS, index=SETTINGS.index(case.setting), key=f"opt_setting_{case.id}", horizontal=True
-        )
-        why_not = llm_unavailable(settings.llm_base_url)
-        reasoner = st.radio(
-            "Reasoner",
-            REASONERS,
-            index=REASONERS.index(case.reasoner) if not why_not else 0,
-            key=f"opt_reasoner_{case.id}",
-            horizontal=True,
-            disabled=why_not is not None,
-        )
-        if why_not:
-            st.caption(why_not)
-        choices = [NO_PROFILE, *profile_names(release_dir)]
-        if case.profile and case.profile not in choices:
-            choices.append(case.profile)  # a profile since removed still shows what the case was coded with
-        profile = st.selectbox(
-            "Profile", choices, index=choices.index(case.profile or NO_PROFILE), key=f"opt_profile_{case.id}"
-        )
-        chosen = (setting, reasoner, None if profile == NO_PROFILE else profile)
+        profiles = profile_names(release_dir)
+        if case.profile and case.profile not in profiles:
+            profiles.append(case.profile)  # a profile since removed still shows what the case was coded with
+        chosen = option_widgets(settings, profiles, f"opt_{case.id}", (case.setting, case.reasoner, case.profile))
         st.button(
             "Apply" + (": then code again" if case.status == "coded" else ""),
             key="apply_options",
@@ -461,6 +429,38 @@ def coding_options(store: CaseStore, settings: Settings, release_dir: Any, case:
             on_click=apply_options,
             args=(store, case.id, *chosen),
         )
+
+
+def option_widgets(
+    settings: Settings,
+    profiles: list[str],
+    key: str,
+    current: tuple[str, str, str | None],
+    setting_help: str | None = None,
+) -> tuple[str, str, str | None]:
+    """The care setting, reasoner and learned profile to code with, starting from `current`;
+    the LLM reasoner is offered only when an endpoint is configured. Widget keys start with
+    `key` ("new_setting", ...)."""
+    setting, reasoner, profile = current
+    chosen_setting = st.radio(
+        "Setting", SETTINGS, index=SETTINGS.index(setting), key=f"{key}_setting", horizontal=True, help=setting_help
+    )
+    why_not = llm_unavailable(settings.llm_base_url)
+    chosen_reasoner = st.radio(
+        "Reasoner",
+        REASONERS,
+        index=0 if why_not else REASONERS.index(reasoner),
+        key=f"{key}_reasoner",
+        horizontal=True,
+        disabled=why_not is not None,
+    )
+    if why_not:
+        st.caption(why_not)
+    choices = [NO_PROFILE, *profiles]
+    chosen_profile = st.selectbox(
+        "Profile", choices, index=choices.index(profile if profile in profiles else NO_PROFILE), key=f"{key}_profile"
+    )
+    return chosen_setting, chosen_reasoner, None if chosen_profile == NO_PROFILE else chosen_profile
 
 
 def apply_options(store: CaseStore, case_id: str, setting: str, reasoner: str, profile: str | None) -> None:
@@ -472,7 +472,7 @@ def apply_options(store: CaseStore, case_id: str, setting: str, reasoner: str, p
 
 def coding_bar(store: CaseStore, graph: Any, case: Case) -> None:
     """The button that runs the agent, its step-by-step progress while it runs, and afterwards."""
-    decided = case.status in ("in_review", "done")
+    decided = not case.undecided
     clicked = st.button(
         "Code this note" if case.status == "new" else "Code again",
         key="code_case",

@@ -333,11 +333,11 @@ def test_a_code_the_coder_adds_is_linked_to_the_words_they_quote(app, cases):
 def test_the_coding_options_change_until_review_starts(app, cases):
     at = code_it(paste(app, "Assessment: suspected hypertension.\n"))
     assert "I10" not in [c.code for c in cases.codes("C0001") if c.status == "suggested"]  # outpatient: not coded
-    at.radio(key="opt_setting_C0001").set_value("inpatient").run()
+    at.radio(key="opt_C0001_setting").set_value("inpatient").run()
     click(at, "apply_options")
     assert cases.get_case("C0001").setting == "inpatient"
     code_it(at)  # coded again, as an inpatient case: the uncertain diagnosis is coded
     assert "I10" in [c.code for c in cases.codes("C0001") if c.status == "suggested"]
     assert [e.action for e in cases.audit("C0001")] == ["coded", "options", "coded"]
     click(at, "accept")  # review starts: the options are gone
-    assert not [r for r in at.radio if r.key == "opt_setting_C0001"]
+    assert not [r for r in at.radio if r.key == "opt_C0001_setting"]
