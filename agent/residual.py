@@ -44,13 +44,14 @@ class ResidualRules:
         )
 
     def apply(self, proposals: list[Proposal]) -> tuple[list[Proposal], list[tuple[str, str]]]:
-        """Drop a residual code when another proposal codes its condition more specifically."""
-        dropped: dict[str, str] = {}
+        """Drop a residual code when another proposal codes its condition more specifically;
+        the rules apply in their order, each to what the ones before it kept."""
+        dropped: list[tuple[str, str]] = []
         for rule in self.rules:
-            by_site = [p.code for p in proposals if rule.specifies(p.code)]
-            if not by_site:
+            specific = [p.code for p in proposals if rule.specifies(p.code)]
+            if not specific:
                 continue
-            for p in proposals:
-                if p.code.startswith(rule.residual):
-                    dropped[p.code] = f"{rule.why} ({', '.join(by_site[:3])})"
-        return [p for p in proposals if p.code not in dropped], list(dropped.items())
+            gone = {p.code for p in proposals if p.code.startswith(rule.residual)}
+            dropped += [(code, f"{rule.why} ({', '.join(specific[:3])})") for code in sorted(gone)]
+            proposals = [p for p in proposals if p.code not in gone]
+        return proposals, dropped

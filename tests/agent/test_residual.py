@@ -16,6 +16,7 @@ def proposal(code: str, start: int = 0) -> Proposal:
         (["T14.90XA", "S72.001A"], ["S72.001A"]),  # the trauma is the hip fracture
         (["T14.90XA", "T14.8XXA"], ["T14.90XA", "T14.8XXA"]),  # no injury by site: both stay
         (["D49.9", "C64.9"], ["C64.9"]),  # the tumor is the renal carcinoma
+        (["D49.519", "C64.2"], ["C64.2"]),  # the renal tumor is the renal carcinoma
         (["D49.9", "D49.519"], ["D49.519"]),
         (["D49.9", "I10"], ["D49.9", "I10"]),
     ],
@@ -36,3 +37,10 @@ def test_the_reason_names_the_codes_by_site():
 def test_hypertension_goes_when_a_combination_code_reports_it():
     keep, dropped = ResidualRules.default().apply([proposal("I10"), proposal("I11.0", 10)])
     assert [p.code for p in keep] == ["I11.0"] and dropped[0][0] == "I10"
+
+
+def test_rules_apply_in_order_to_what_the_earlier_ones_kept():
+    codes = ["D49.9", "D49.519", "C64.2"]
+    keep, dropped = ResidualRules.default().apply([proposal(c, i * 10) for i, c in enumerate(codes)])
+    assert [p.code for p in keep] == ["C64.2"]
+    assert all(reason.endswith("(C64.2)") for _, reason in dropped)  # not "(D49.519)", itself dropped
