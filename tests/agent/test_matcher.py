@@ -132,6 +132,7 @@ def test_only_a_leaf_title_is_read_with_and_as_or():
         ("multiple adenopathies", "R59.9"),
         ("HCV positive", "B19.20"),
         ("known dyslipidemia", "E78.5"),
+        ("a tumor thrombus in the renal vein", "I82.3"),  # Index: Thrombus - see Thrombosis
     ],
 )
 def test_index_words_of_notes_reach_the_tabular_words(text, code):
@@ -142,8 +143,9 @@ def test_index_words_of_notes_reach_the_tabular_words(text, code):
         ("Lymphadenopathy NOS", "R59.1", "inclusion"),
         ("Unspecified viral hepatitis C without hepatic coma", "B19.20", "title"),
         ("Hyperlipidemia, unspecified", "E78.5", "title"),
+        ("Embolism and thrombosis of renal vein", "I82.3", "title"),
     ]
-    matcher = TermMatcher.from_rows(rows)
+    matcher = TermMatcher.from_rows(rows, leaves={"I82.3"})
     assert {m.term.code for m in matcher.match([(0, len(text), text)])} == {code}
 
 
