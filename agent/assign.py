@@ -20,6 +20,7 @@ from index.store import CodeStore
 
 DATA = Path(__file__).parent / "data" / "seventh_character.json"
 SITES = Path(__file__).parent / "data" / "body_sites.json"
+PATIENT = Path(__file__).parent / "data" / "patient_cues.json"
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,32 @@ class SiteGroups:
 
 
 @dataclass(frozen=True)
+class PatientCues:
+    """What the note says of the patient that a code may depend on: their sex, by the words
+    that tell it ("she", "his", "woman"); the sex with more cues in the note wins."""
+
+    sex: tuple[tuple[str, re.Pattern[str]], ...]  # (female | male, the pattern of its cues)
+
+    @classmethod
+    @cache
+    def default(cls) -> PatientCues:
+        raw = json.loads(PATIENT.read_text(encoding="utf-8"))
+        return cls(
+            tuple(
+                (sex, re.compile(r"\b(?:" + "|".join(map(re.escape, cues)) + r")\b", re.IGNORECASE))
+                for sex, cues in raw["sex"].items()
+            )
+        )
+
+    def of(self, note: str) -> frozenset[str]:
+        """The words the patient's sex adds to the walk: {"female"}, {"male"} or none."""
+        counts = sorted(((len(p.findall(note)), sex) for sex, p in self.sex), reverse=True)
+        if not counts or counts[0][0] == 0 or (len(counts) > 1 and counts[0][0] == counts[1][0]):
+            return frozenset()
+        return frozenset({counts[0][1]})
+
+
+@dataclass(frozen=True)
 class Walk:
     code: str
     steps: tuple[str, ...]  # what each move down the hierarchy was based on
@@ -94,8 +121,10 @@ class HierarchyWalker:
         self.seventh = seventh or SeventhRules.default()
         self.sites = sites or SiteGroups.from_json(SITES, matcher.rules)
 
-    def walk(self, code: str, sentence: str) -> Walk:
-        """The most specific code under `code` that `sentence` supports."""
+    def walk(self, code: str, sentence: str, patient: frozenset[str] = frozenset()) -> Walk:
+        """The most specific code under `code` that `sentence` supports; `patient` holds what
+        the note says of the patient elsewhere (`PatientCues.of`), read when no child is
+        named by the sentence itself."""
         current = self._record(code)
         steps: list[str] = []
         if current.billable or not current.children:
@@ -106,14 +135,16 @@ class HierarchyWalker:
             if current.kind is not CodeKind.EXTENSION and children and children[0].kind is CodeKind.EXTENSION:
                 chosen, why = self._seventh(current, children, sentence)
             else:
-                chosen, why = self._child(current, children, words)
+                chosen, why = self._child(current, children, words, patient)
             if chosen is None:
                 break
             steps.append(f"{current.code} -> {chosen.code}: {why}")
             current = chosen
         return Walk(current.code, tuple(steps))
 
-    def _child(self, parent: Code, children: list[Code], words: set[str]) -> tuple[Code | None, str]:
+    def _child(
+        self, parent: Code, children: list[Code], words: frozenset[str], patient: frozenset[str] = frozenset()
+    ) -> tuple[Code | None, str]:
         parent_words = self._words(parent.title)
         own = {c.code: self._words(c.title) - parent_words for c in children}
         # A child the sentence names: its own words, less words like "complications" that
@@ -126,13 +157,17 @@ class HierarchyWalker:
         # Else a child named by a grouping the note's body site belongs to: "kidney" names
         # "other genitourinary organs", "cervical" (lymph nodes) names "localized".
         implied = self._implied(words)
-        through = [c for c in children if named[c.code] and named[c.code] <= words | implied.keys()]
+        known = words | implied.keys() | patient
+        through = [c for c in children if named[c.code] and named[c.code] <= known]
         if through:
             best = max(through, key=lambda c: (len(named[c.code] & words), len(named[c.code]), -len(own[c.code])))
-            sites = sorted({implied[w] for w in named[best.code] if w in implied})
-            return best, (
-                f"the note says {', '.join(sites)}: {'a site' if len(sites) == 1 else 'sites'} of '{best.title}'"
-            )
+            sites = sorted({implied[w] for w in named[best.code] if w in implied and w not in words})
+            reasons = [f"the patient is {w}" for w in sorted(named[best.code] & patient - words)]
+            if sites:
+                reasons.insert(
+                    0, f"the note says {', '.join(sites)}: {'a site' if len(sites) == 1 else 'sites'} of '{best.title}'"
+                )
+            return best, "; ".join(reasons)
         defaults = [c for c in children if own[c.code] <= self.matcher.rules.default_child]
         # Children that only rearrange the parent's words ("Hepatomegaly and splenomegaly":
         # R16.0 Hepatomegaly, R16.1 Splenomegaly, R16.2 Hepatomegaly with splenomegaly): the

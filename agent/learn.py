@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import GroupKFold
 
-from agent.assign import HierarchyWalker
+from agent.assign import HierarchyWalker, PatientCues
 from agent.corpus import CodedNote
 from agent.locate import STATEMENT_BATCH, Locator, analyze_note
 from agent.offline import zero_shot
@@ -41,6 +41,7 @@ class _Prepared:
     note_vector: tuple[float, ...] | None
     grams: set[str]
     lexical_finals: list[str]  # the code each lexical candidate walks to, before any profile
+    patient: frozenset[str] = frozenset()  # what the note says of the patient (PatientCues)
 
 
 class Learner:
@@ -48,7 +49,7 @@ class Learner:
         self.locator = locator
         self.walker = walker
         self.say = say
-        self._walks: dict[tuple[str, str], str] = {}
+        self._walks: dict[tuple[str, str, frozenset[str]], str] = {}
 
     def learn(self, name: str, notes: Sequence[CodedNote], folds: int = FOLDS) -> Profile:
         if len(notes) < folds * 2:
@@ -99,7 +100,9 @@ class Learner:
             mean = embeddings.mean(axis=0)
             note_vector = tuple(float(v) for v in mean / (np.linalg.norm(mean) or 1.0))
         grams = {g for s in statements for g, _, _ in clause_ngrams(statement_tokens(self.locator.matcher, s))}
-        prepared = _Prepared(note, analysis, statements, embeddings, note_vector, grams, [])
+        prepared = _Prepared(
+            note, analysis, statements, embeddings, note_vector, grams, [], PatientCues.default().of(note.text)
+        )
         located = self.locator.locate(note.text, analysis, statements, None, embeddings)
         prepared.lexical_finals = [
             self._walk(c.code, prepared, c.evidence[0].start)
@@ -159,9 +162,9 @@ class Learner:
     def _walk(self, code: str, p: _Prepared, offset: int) -> str:
         index = p.analysis.sentence_at(offset)
         sentence = p.analysis.sentences[index].text if index is not None else ""
-        key = (code, sentence)
+        key = (code, sentence, p.patient)
         if key not in self._walks:
-            self._walks[key] = self.walker.walk(code, sentence).code
+            self._walks[key] = self.walker.walk(code, sentence, p.patient).code
         return self._walks[key]
 
     def _threshold(

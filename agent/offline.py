@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent.assign import HierarchyWalker
+from agent.assign import HierarchyWalker, PatientCues
 from agent.reasoner import Candidate, CodingContext, Outcome
 from agent.records import Evidence, Proposal, Setting, Step
 
@@ -51,7 +51,8 @@ class OfflineReasoner:
 
     def run(self, context: CodingContext) -> Outcome:
         profile = self.profile
-        walks = [self.walker.walk(c.code, _sentence(context, c)) for c in context.candidates]
+        patient = PatientCues.default().of(context.note)
+        walks = [self.walker.walk(c.code, _sentence(context, c), patient) for c in context.candidates]
         finals = [profile.final_code(w.code) if profile else w.code for w in walks]
         if profile is not None:
             votes = profile.note_votes(context)

@@ -52,6 +52,12 @@ R16,"Hepatomegaly and splenomegaly, not elsewhere classified",,0
 R16.0,"Hepatomegaly, not elsewhere classified",R16,1
 R16.1,"Splenomegaly, not elsewhere classified",R16,1
 R16.2,"Hepatomegaly with splenomegaly, not elsewhere classified",R16,1
+C50.9,Malignant neoplasm of breast of unspecified site,,0
+C50.91,"Malignant neoplasm of breast of unspecified site, female",C50.9,0
+C50.911,"Malignant neoplasm of unspecified site of right female breast",C50.91,1
+C50.919,"Malignant neoplasm of unspecified site of unspecified female breast",C50.91,1
+C50.92,"Malignant neoplasm of breast of unspecified site, male",C50.9,0
+C50.929,"Malignant neoplasm of unspecified site of unspecified male breast",C50.92,1
 """
 
 
@@ -96,3 +102,28 @@ def test_a_child_named_through_a_site_says_which_site(site_walker):
 )
 def test_children_that_rearrange_the_parents_words_go_by_what_the_note_says(site_walker, sentence, expected):
     assert site_walker.walk("R16", sentence).code == expected
+
+
+@pytest.mark.parametrize(
+    ("note", "sex"),
+    [
+        ("She reports a lump. Her mother had breast cancer.", {"female"}),
+        ("A 60-year-old man; his wife says he smokes.", {"male"}),
+        ("Patient reports a breast lump.", set()),
+        ("He and she", set()),  # a tie says nothing
+        ("The therapist saw them.", set()),  # whole words only: no "he" in "the"
+    ],
+)
+def test_the_patients_sex_comes_from_the_words_that_tell_it(note, sex):
+    from agent.assign import PatientCues
+
+    assert PatientCues.default().of(note) == sex
+
+
+def test_a_code_split_by_sex_follows_the_patients_sex(site_walker):
+    sentence = "breast cancer, right side"
+    assert site_walker.walk("C50.9", sentence).code == "C50.9"  # not billable: the walk stops
+    walk = site_walker.walk("C50.9", sentence, frozenset({"female"}))
+    assert walk.code == "C50.911"
+    assert walk.steps[0] == "C50.9 -> C50.91: the patient is female"
+    assert site_walker.walk("C50.9", "breast cancer", frozenset({"male"})).code == "C50.929"
