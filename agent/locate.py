@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from agent.guidelines import CodeRef, parse_refs
-from agent.matcher import Match, TermMatcher
+from agent.matcher import Match, Term, TermMatcher
 from agent.reasoner import Candidate, Statement
 from agent.records import Evidence
 from agent.text import Analysis, Assertion, analyze, assertion_of
@@ -43,14 +43,11 @@ STATEMENT_BATCH = 16  # clauses vary in length: small batches pad less
 DENSE_CACHE = 200_000  # statements whose dense neighbours are kept
 
 
-def _said_more_fully(m: Match, same_category: list[Match]) -> Match | None:
-    """A match elsewhere in the note whose term extends this one's words in the same
-    category: "chronic systolic heart failure" (I50.22) where the note also says "acute on
-    chronic systolic heart failure" (I50.23) is that one condition, coded once, fully."""
-    for other in same_category:
-        if other.term.code != m.term.code and m.term.essential < other.term.essential:
-            return other
-    return None
+def _said_more_fully(term: Term, same_category: set[Term]) -> bool:
+    """Whether the note names, in the same category, a term that extends this one's words:
+    "chronic systolic heart failure" (I50.22) where the note also says "acute on chronic
+    systolic heart failure" (I50.23) is that one condition, coded once, fully."""
+    return any(other.code != term.code and term.essential < other.essential for other in same_category)
 
 
 def _last_word(text: str, start: int, end: int) -> tuple[int, int]:
@@ -175,18 +172,20 @@ class Locator:
     def _lexical(self, analysis: Analysis, statements: tuple[Statement, ...], slot) -> None:  # type: ignore[no-untyped-def]
         matches = self.matcher.match((s.start, s.end, s.text) for s in statements)
         by_clause: dict[int, list[Match]] = defaultdict(list)
-        by_category: dict[str, list[Match]] = defaultdict(list)
+        by_category: dict[str, set[Term]] = defaultdict(set)  # the distinct terms the note names
         for m in matches:
             by_clause[m.clause_index].append(m)
-            by_category[m.term.code[:3]].append(m)
+            by_category[m.term.code[:3]].add(m.term)
+        fuller: dict[Term, bool] = {}
         for clause_index, clause_matches in by_clause.items():
             statement = statements[clause_index]
             sentence = analysis.sentences[statement.sentence_index]
             clause_words = len(self.matcher.tokens(statement.text))
             for m in clause_matches:
                 subsumed = any(self._subsumes(other, m) for other in clause_matches if other is not m)
-                fuller = _said_more_fully(m, by_category[m.term.code[:3]])
-                if fuller is not None and not subsumed:
+                if m.term not in fuller:
+                    fuller[m.term] = _said_more_fully(m.term, by_category[m.term.code[:3]])
+                if fuller[m.term] and not subsumed:
                     subsumed = True
                     slot(m.term.code).features["lex_fuller_elsewhere"] = 1.0
                 # The term's last word is its head, as for a statement: a trigger between its
