@@ -8,6 +8,7 @@ match keeps the exact offsets of the words that made it.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import re
@@ -201,7 +202,7 @@ class TermMatcher:
             # A word's place in the clause; an abbreviation's expansion shares its place.
             place = {offset: i for i, offset in enumerate(sorted({t.start for t in tokens}))}
             positions: dict[str, list[Token]] = defaultdict(list)
-            for tok in tokens:
+            for tok in sorted(tokens, key=lambda t: t.start):
                 positions[tok.norm].append(tok)
             for word in list(positions):
                 for term in self._by_word.get(word, ()):
@@ -227,18 +228,32 @@ def _closest(
     words: frozenset[str], anchor: str, positions: dict[str, list[Token]], place: dict[int, int]
 ) -> list[Token]:
     """One occurrence of each word, as close together as a greedy choice gets them: for
-    each occurrence of `anchor`, the nearest occurrence of every other word."""
+    each occurrence of `anchor`, the nearest occurrence of every other word (`positions`
+    lists each word's occurrences in the clause's order). Stops at the first choice with no
+    other word between its words, so a long run-on clause costs no more than a short one."""
+    others = [w for w in words if w != anchor]
+    places = {w: [place[t.start] for t in positions[w]] for w in others}
     best: list[Token] = []
     best_width = -1
     for a in positions[anchor]:
         here = place[a.start]
-        chosen = [a] + [
-            min(positions[w], key=lambda t: (abs(place[t.start] - here), t.start)) for w in words if w != anchor
-        ]
+        chosen = [a] + [_nearest(positions[w], places[w], here) for w in others]
         width = max(place[t.start] for t in chosen) - min(place[t.start] for t in chosen)
         if best_width < 0 or width < best_width:
             best, best_width = chosen, width
+            if best_width < len(words):
+                break
     return best
+
+
+def _nearest(tokens: list[Token], places: list[int], here: int) -> Token:
+    """The occurrence nearest to `here` of a word whose occurrences sit at `places` (sorted)."""
+    i = bisect.bisect_left(places, here)
+    if i == 0:
+        return tokens[0]
+    if i == len(places):
+        return tokens[-1]
+    return tokens[i] if places[i] - here < here - places[i - 1] else tokens[i - 1]
 
 
 def _encounter(code: str) -> bool:
