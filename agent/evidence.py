@@ -5,7 +5,8 @@ A model copies text from the note as evidence, and copies it imperfectly: it add
 marks or ellipses, changes case, folds a line break into a space, or invents the text. So
 `find_quote` looks for the quote exactly first, then ignoring case and runs of whitespace,
 and always answers with offsets into the note as given (`note[s.start:s.end] == s.text`),
-or None. Both searches are linear in the length of the note (str.find), so a 5 MB note is safe.
+or None; `find_quotes` gives every place a coder's quote lies, searched the loose way.
+Its searches are linear in the length of the note (str.find), so a 5 MB note is safe.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from agent.rules import DATA_DIR, _load_json, _object
 from agent.text import Span
 from index.errors import DataError
 
-__all__ = ["MIN_QUOTE_CHARS", "InjectionPatterns", "clean_quote", "find_quote", "instruction_in"]
+__all__ = ["MIN_QUOTE_CHARS", "InjectionPatterns", "clean_quote", "find_quote", "find_quotes", "instruction_in"]
 
 INJECTION_PATTERNS_FILE = DATA_DIR / "injection_patterns.json"
 MIN_QUOTE_CHARS = 3
@@ -72,6 +73,24 @@ def find_quote(note: str, quote: str, near: int | None = None) -> Span | None:
         return None
     start, end = loose.to_note(at), loose.to_note(at + len(needle) - 1) + 1
     return Span(start, end, note[start:end])
+
+
+def find_quotes(note: str, quote: str) -> list[Span]:
+    """Every place `quote` lies in `note`, ignoring case, runs of whitespace and typographic
+    quotes and dashes, as exact offsets into the note, in order; [] when it is not there or
+    says too little (shorter than MIN_QUOTE_CHARS). For a coder's quote, where how many
+    places the words stand in matters as much as the first."""
+    needle = _loosen(clean_quote(quote)) if isinstance(quote, str) else ""
+    if len(needle) < MIN_QUOTE_CHARS or not isinstance(note, str):
+        return []
+    loose = _loosened(note)
+    spans = []
+    at = loose.text.find(needle)
+    while at >= 0:
+        start, end = loose.to_note(at), loose.to_note(at + len(needle) - 1) + 1
+        spans.append(Span(start, end, note[start:end]))
+        at = loose.text.find(needle, at + 1)
+    return spans
 
 
 def _nearest(haystack: str, needle: str, near: int | None) -> int | None:

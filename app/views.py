@@ -40,7 +40,6 @@ from app.workbench import (
     click_codes,
     code_rows,
     export_name,
-    find_quote,
     list_samples,
     llm_unavailable,
     md_escape,
@@ -51,6 +50,7 @@ from app.workbench import (
     notes_from_uploads,
     pick_from_click,
     profile_names,
+    quote_evidence,
     rejected_by,
     run_coding,
     status_counts,
@@ -789,7 +789,7 @@ def quoted_evidence(case: Case) -> tuple[Evidence, ...] | None:
     )
     if not quote.strip():
         return ()
-    found = find_quote(case.note, quote)
+    found = quote_evidence(case.note, quote)
     if not found:
         st.warning("Those words are not in the note: quote them as the note has them.", icon=":material/warning:")
         return None

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.corpus import DEFAULT_MAX_BYTES, read_note
+from agent.evidence import find_quotes
 from agent.records import Evidence, Step
 from app.cases import AuditEntry, Case, CaseCode
 from app.note_view import palette
@@ -345,15 +346,14 @@ def change_steps(codes: Sequence[CaseCode], old: str, new: str) -> list[tuple[st
 MAX_QUOTE = 500  # characters of evidence a coder may quote for a code they add
 
 
-def find_quote(note: str, quote: str) -> list[Evidence]:
-    """Where the words a coder quotes stand in the note: each occurrence, case-insensitive,
-    any run of whitespace (a line break too) matching any other, with its exact text and
-    offsets (`note[start:end] == text`). Empty when the quote is blank, too long or absent."""
-    words = quote.split()
-    if not words or len(quote) > MAX_QUOTE:
+def quote_evidence(note: str, quote: str) -> list[Evidence]:
+    """Where the words a coder quotes stand in the note, as evidence: every place, found as
+    `agent.evidence.find_quotes` finds them (case, runs of whitespace and typographic marks
+    aside), with exact offsets (`note[start:end] == text`). Empty when the quote is too
+    long, says too little or is not in the note."""
+    if len(quote) > MAX_QUOTE:
         return []
-    pattern = re.compile(r"\s+".join(map(re.escape, words)), re.IGNORECASE)
-    return [Evidence(m.start(), m.end(), m.group(0), source="coder") for m in pattern.finditer(note)]
+    return [Evidence(s.start, s.end, s.text, source="coder") for s in find_quotes(note, quote)]
 
 
 def steps_by_stage(steps: Iterable[Step]) -> list[tuple[str, list[str]]]:

@@ -13,6 +13,7 @@ from agent.evidence import (
     InjectionPatterns,
     clean_quote,
     find_quote,
+    find_quotes,
     instruction_in,
 )
 from agent.text import Span
@@ -198,3 +199,11 @@ def test_bad_pattern_files_raise_data_error(tmp_path: Path, data: object) -> Non
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(DataError):
         InjectionPatterns.from_json(path)
+
+
+def test_find_quotes_gives_every_place_a_quote_lies_with_exact_offsets():
+    note = "Dx: Diabetic CKD\nstage 3. Plan: recheck “diabetic ckd stage 3” in May."
+    spans = find_quotes(note, '"diabetic  CKD stage 3"')
+    assert [(s.start, s.end) for s in spans] == [(4, 24), (41, 61)]
+    assert all(note[s.start : s.end] == s.text for s in spans)
+    assert find_quotes(note, "renal failure") == [] and find_quotes(note, " a ") == []

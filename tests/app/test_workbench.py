@@ -27,7 +27,6 @@ from app.workbench import (
     code_colours,
     code_rows,
     export_name,
-    find_quote,
     list_samples,
     llm_unavailable,
     md_escape,
@@ -40,6 +39,7 @@ from app.workbench import (
     notes_from_uploads,
     pick_from_click,
     profile_names,
+    quote_evidence,
     rejected_by,
     run_coding,
     status_counts,
@@ -464,7 +464,7 @@ def test_samples_dir_is_in_assets():
 
 def test_a_quote_is_found_where_the_note_has_it_whatever_its_case_and_line_breaks():
     note = "Assessment:\n1. Type 2 diabetes with diabetic CKD\nstage 3.\n2. CKD stage 3 again."
-    found = find_quote(note, "ckd  STAGE 3")
+    found = quote_evidence(note, "ckd  STAGE 3")
     assert [(e.start, e.end, e.text, e.source) for e in found] == [
         (45, 56, "CKD\nstage 3", "coder"),
         (61, 72, "CKD stage 3", "coder"),
@@ -474,4 +474,4 @@ def test_a_quote_is_found_where_the_note_has_it_whatever_its_case_and_line_break
 
 @pytest.mark.parametrize("quote", ["", "   ", "kidney failure", "x" * 501])
 def test_a_quote_that_is_blank_absent_or_too_long_finds_nothing(quote):
-    assert find_quote("Type 2 diabetes with diabetic CKD stage 3.", quote) == []
+    assert quote_evidence("Type 2 diabetes with diabetic CKD stage 3.", quote) == []
