@@ -60,11 +60,6 @@ class SiteGroups:
             )
         )
 
-    @classmethod
-    @cache
-    def default(cls) -> SiteGroups:
-        return cls.from_json(SITES, MatchingRules.default())
-
     def implied(self, words: frozenset[str]) -> dict[str, str]:
         """Each implied word with the site of the note that implies it."""
         out: dict[str, str] = {}
