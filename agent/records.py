@@ -1,16 +1,37 @@
-"""The records the coding agent produces: evidence, suggestions, rejected candidates, results.
+"""The typed records of the coding agent, from what a caller asks for (`CodingOptions`) through
+what the steps pass on (`Statement`, `Candidate`, `Proposal`) to what a run gives back
+(`CodingResult`: suggestions, rejected candidates, guideline findings).
 
 Every `Suggestion` carries at least one `Evidence` whose offsets index the note exactly as
-given (`note[start:end] == text`), and the reasoning steps that led to it.
+given (`note[start:end] == text`), and the reasoning steps that led to it. The care settings
+and reasoner names are defined here, once.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Setting = Literal["inpatient", "outpatient"]
 ReasonerName = Literal["offline", "llm"]
+SETTINGS: tuple[Setting, ...] = get_args(Setting)
+REASONERS: tuple[ReasonerName, ...] = get_args(ReasonerName)
+
+
+@dataclass(frozen=True)
+class CodingOptions:
+    """How to code a note: the care setting (its rule for uncertain diagnoses and its claim form),
+    the reasoner, and a learned profile for the offline reasoner."""
+
+    setting: Setting = "outpatient"
+    reasoner: ReasonerName = "offline"
+    profile: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.setting not in SETTINGS:
+            raise ValueError(f"setting must be one of {', '.join(SETTINGS)}, not {self.setting!r}")
+        if self.reasoner not in REASONERS:
+            raise ValueError(f"reasoner must be one of {', '.join(REASONERS)}, not {self.reasoner!r}")
 
 
 @dataclass(frozen=True)
@@ -29,6 +50,31 @@ class Step:
 
     stage: str  # locate | assign | verify | reconcile | llm
     detail: str
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A codeable statement: a clause of the note with its assertion status."""
+
+    start: int
+    end: int
+    text: str
+    assertion: str
+    section: str
+    sentence_index: int
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A code the locate step found for the note, with the spans that led to it."""
+
+    code: str
+    title: str
+    score: float
+    sources: tuple[str, ...]  # lexical, dense, memory, neighbours
+    evidence: tuple[Evidence, ...]
+    matched: str = ""  # the code-book text that matched (title, inclusion term, index term)
+    features: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -85,12 +131,17 @@ class Finding:
 
 @dataclass
 class CodingResult:
+    """What one coding run gives back: the suggested codes (principal first), the candidates
+    rejected with why, the guideline findings, which reasoner decided, and the progress lines
+    of the steps."""
+
     note_id: str
     codes: list[Suggestion] = field(default_factory=list)
     candidates: list[Rejected] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     reasoner: str = "offline"
     fallback: str | None = None  # why the LLM reasoner fell back to offline, if it did
+    progress: tuple[str, ...] = ()  # one line per finished step
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

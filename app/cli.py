@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from agent.records import REASONERS, SETTINGS, CodingOptions
 from app.settings import Settings
 from index.errors import CodaError, DataError, NoteError, ReasonerError
 
@@ -123,7 +124,7 @@ def cmd_codes_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _open_coder(settings: Settings, reasoner: str = "offline") -> Any:
-    from agent.context import open_coder
+    from agent.coder import open_coder
 
     chat_model = settings.chat_model_factory() if reasoner == "llm" else None
     if reasoner == "llm" and chat_model is None:
@@ -134,7 +135,7 @@ def _open_coder(settings: Settings, reasoner: str = "offline") -> Any:
 
 
 def cmd_code(args: argparse.Namespace, settings: Settings) -> int:
-    from agent.corpus import iter_note_paths, read_note
+    from agent.reading.note_files import iter_note_paths, read_note
 
     paths = iter_note_paths(args.paths)
     if not paths:
@@ -152,7 +153,8 @@ def cmd_code(args: argparse.Namespace, settings: Settings) -> int:
             if args.json:
                 print(json.dumps({"id": path.stem, "error": str(exc)}))
             continue
-        result = coder.code(note, path.stem, args.setting or settings.setting, reasoner, profile)
+        options = CodingOptions(args.setting or settings.setting, reasoner, profile)
+        result = coder.code(note, options, note_id=path.stem)
         if args.json:
             print(json.dumps(result.to_json()), flush=True)
             continue
@@ -171,20 +173,20 @@ def cmd_code(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
-    from agent.corpus import load_split
-    from agent.metrics import evaluate
+    from agent.learning.corpus import load_split
+    from agent.learning.metrics import evaluate
 
     notes = load_split(args.data, args.split, limit=args.limit)
     coder = _open_coder(settings)
     profile = args.profile if args.profile is not None else settings.profile
     if profile:
-        coder.deps.profile(profile)  # load before timing
+        coder.load_profile(profile)  # load before timing
     gold: dict[str, set[str]] = {}
     predicted: dict[str, set[str]] = {}
     latencies: list[float] = []
     for i, note in enumerate(notes, start=1):
         started = time.perf_counter()
-        result = coder.code(note.text, note.id, args.setting, "offline", profile)
+        result = coder.code(note.text, CodingOptions(args.setting, "offline", profile), note_id=note.id)
         latencies.append((time.perf_counter() - started) * 1000)
         gold[note.id] = set(note.codes)
         predicted[note.id] = {s.code for s in result.codes}
@@ -209,8 +211,8 @@ def cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
     import shutil
     import tempfile
 
-    from agent.corpus import load_split
-    from agent.learn import Learner
+    from agent.learning.corpus import load_split
+    from agent.learning.learn import Learner
     from index.build import swap_in
 
     notes = load_split(args.data, args.split, limit=args.limit)
@@ -267,8 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     code = sub.add_parser("code", help="code notes: a .txt file or a folder of them")
     code.add_argument("paths", nargs="+", type=Path)
     code.add_argument("--json", action="store_true", help="one JSON object per note per line")
-    code.add_argument("--setting", choices=["inpatient", "outpatient"])
-    code.add_argument("--reasoner", choices=["offline", "llm"])
+    code.add_argument("--setting", choices=SETTINGS)
+    code.add_argument("--reasoner", choices=REASONERS)
     code.add_argument("--profile", help="a learned profile (see coda learn)")
     code.set_defaults(func=cmd_code)
 
@@ -277,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", required=True)
     evaluate.add_argument("--profile")
     evaluate.add_argument("--limit", type=int)
-    evaluate.add_argument("--setting", choices=["inpatient", "outpatient"], default="inpatient")
+    evaluate.add_argument("--setting", choices=SETTINGS, default="inpatient")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(func=cmd_eval)
 

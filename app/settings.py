@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agent.records import ReasonerName, Setting
 
 
 class Settings(BaseSettings):
@@ -17,8 +19,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".coda"), description="Where built indexes, profiles and the case database live.")
     system: str = Field("icd10cm", description="The code system searched and coded by default.")
     release: str | None = Field(None, description="The release to use; the newest built one when unset.")
-    setting: Literal["inpatient", "outpatient"] = Field("outpatient", description="Default care setting.")
-    reasoner: Literal["offline", "llm"] = Field("offline", description="Default reasoner.")
+    setting: Setting = Field("outpatient", description="Default care setting.")
+    reasoner: ReasonerName = Field("offline", description="Default reasoner.")
     profile: str | None = Field(None, description="Learned profile used by default.")
 
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1")
@@ -36,7 +38,7 @@ class Settings(BaseSettings):
         timeout, retries = self.llm_timeout, self.llm_max_retries
 
         def build() -> Any:
-            from agent.llm import make_chat_model
+            from agent.reasoners.chat_model import make_chat_model
 
             return make_chat_model(base_url, model, key, timeout, retries)
 

@@ -1,4 +1,5 @@
-"""The one exception tree of Coda.
+"""The one exception tree of Coda, on the ground floor so that every floor (index, agent, app)
+raises from it.
 
 Library code raises these; only the edges (the CLI and the Streamlit app) turn
 them into a message for a person.
@@ -10,7 +11,11 @@ them into a message for a person.
     ├── EmptyQuery           a search with nothing to search for
     ├── NoteError            a clinical note that cannot be read as text
     ├── ReasonerError        a reasoner (for example an LLM endpoint) failed
-    └── DataError            an evaluation or training corpus is missing or malformed
+    ├── DataError            a corpus, rule file, profile or case store is missing or malformed
+    └── ReviewError          a coder's request on a case cannot be carried out
+        ├── CaseNotFound     no such case, or no such code on the case
+        ├── DecisionRefused  the request is incomplete or the case's state does not allow it
+        └── ExportError      the claim cannot be exported in the form asked for
 """
 
 from __future__ import annotations
@@ -45,4 +50,20 @@ class ReasonerError(CodaError):
 
 
 class DataError(CodaError):
-    """A corpus of coded notes is missing or malformed."""
+    """A corpus of coded notes, a rule file, a profile or a case store is missing or malformed."""
+
+
+class ReviewError(CodaError):
+    """A coder's request on a case cannot be carried out; nothing was changed."""
+
+
+class CaseNotFound(ReviewError):
+    """No case with that id, or no such code among the case's codes."""
+
+
+class DecisionRefused(ReviewError):
+    """A decision that is incomplete (no reason, no coder) or that the case's state forbids."""
+
+
+class ExportError(ReviewError):
+    """The claim cannot be exported in the form asked for (no codes, no principal, too many codes)."""

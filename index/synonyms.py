@@ -6,11 +6,12 @@ clause into the variants the code book's own words can match.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from index.data_files import rule_file
 
 DEFAULT_PATH = Path(__file__).parent / "data" / "abbreviations.json"
 
@@ -22,14 +23,15 @@ class Synonyms:
 
     @classmethod
     def from_json(cls, path: Path) -> Synonyms:
-        raw = json.loads(path.read_text(encoding="utf-8"))["terms"]
-        terms: dict[str, tuple[str, ...]] = {}
-        for key, values in raw.items():
-            terms.setdefault(key.lower(), tuple(values))
-        if not terms:
-            return cls({}, None)
-        alternatives = "|".join(re.escape(k) for k in sorted(terms, key=len, reverse=True))
-        return cls(terms, re.compile(rf"(?<![\w/-])(?:{alternatives})(?![\w/-])", re.IGNORECASE))
+        with rule_file(path) as raw:
+            raw = raw["terms"]
+            terms: dict[str, tuple[str, ...]] = {}
+            for key, values in raw.items():
+                terms.setdefault(key.lower(), tuple(values))
+            if not terms:
+                return cls({}, None)
+            alternatives = "|".join(re.escape(k) for k in sorted(terms, key=len, reverse=True))
+            return cls(terms, re.compile(rf"(?<![\w/-])(?:{alternatives})(?![\w/-])", re.IGNORECASE))
 
     @classmethod
     @cache

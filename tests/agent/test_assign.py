@@ -63,8 +63,8 @@ C50.929,"Malignant neoplasm of unspecified site of unspecified male breast",C50.
 
 @pytest.fixture(scope="module")
 def site_walker(tmp_path_factory):
-    from agent.assign import HierarchyWalker
-    from agent.matcher import TermMatcher
+    from agent.candidates.matcher import TermMatcher
+    from agent.deciding.walk import HierarchyWalker
     from index.loaders.csv_loader import CsvLoader
     from index.store import CodeStore, write_store
 
@@ -115,7 +115,7 @@ def test_children_that_rearrange_the_parents_words_go_by_what_the_note_says(site
     ],
 )
 def test_the_patients_sex_comes_from_the_words_that_tell_it(note, sex):
-    from agent.assign import PatientCues
+    from agent.deciding.walk import PatientCues
 
     assert PatientCues.default().of(note) == sex
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.corpus import CodedNote, iter_note_paths, load_split, read_note
+from agent.learning.corpus import CodedNote, load_split
+from agent.reading.note_files import iter_note_paths, read_note
 from index.errors import DataError, NoteError
 
 CODIESP = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "codiesp"

@@ -8,15 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.evidence import (
-    INJECTION_PATTERNS_FILE,
-    InjectionPatterns,
-    clean_quote,
-    find_quote,
-    find_quotes,
-    instruction_in,
-)
-from agent.text import Span
+from agent.reading.instructions import INJECTION_PATTERNS_FILE, InjectionPatterns, instruction_in
+from agent.reading.quotes import clean_quote, find_quote, find_quotes
+from agent.reading.segment import Span
 from index.errors import DataError
 
 NOTE = (

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
-from langgraph.checkpoint.sqlite import SqliteSaver
-from langgraph.types import Command
 
-from agent.graph import build_graph, result_of
+from agent.records import CodingOptions
+
+OUTPATIENT = CodingOptions("outpatient")
+INPATIENT = CodingOptions("inpatient")
 
 NOTE = (
     "ASSESSMENT:\n"
@@ -21,7 +20,7 @@ NOTE = (
 
 @pytest.fixture(scope="module")
 def coded(mini_coder):
-    return mini_coder.code(NOTE, "n1", "outpatient")
+    return mini_coder.code(NOTE, OUTPATIENT, note_id="n1")
 
 
 def by_code(result):
@@ -73,36 +72,34 @@ def test_json_shape(coded):
 
 def test_uncertain_diagnosis_depends_on_the_setting(mini_coder):
     note = "Probable type 2 diabetes mellitus."
-    assert "E11.9" not in {s.code for s in mini_coder.code(note, "u", "outpatient").codes}
-    assert "E11.9" in {s.code for s in mini_coder.code(note, "u", "inpatient").codes}
+    assert "E11.9" not in {s.code for s in mini_coder.code(note, OUTPATIENT, note_id="u").codes}
+    assert "E11.9" in {s.code for s in mini_coder.code(note, INPATIENT, note_id="u").codes}
 
 
 def test_the_same_note_codes_the_same_way(mini_coder, coded):
-    again = mini_coder.code(NOTE, "n1", "outpatient")
+    again = mini_coder.code(NOTE, OUTPATIENT, note_id="n1")
     assert again.to_json() == coded.to_json()
 
 
-def test_review_pauses_and_resumes_from_the_sqlite_checkpointer(mini_coder, tmp_path):
-    conn = sqlite3.connect(tmp_path / "checkpoints.sqlite", check_same_thread=False)
-    graph = build_graph(mini_coder.deps, SqliteSaver(conn), review=True)
-    config = {"configurable": {"thread_id": "case-1"}}
-    paused = graph.invoke({"note_id": "case-1", "note": NOTE, "setting": "outpatient"}, config)
-    assert "__interrupt__" in paused
-    assert [c["code"] for c in paused["__interrupt__"][0].value["codes"]] == ["E11.22", "N18.30", "I10"]
-    # A new graph on the same database resumes the paused case: nothing is lost on restart.
-    conn.close()
-    conn = sqlite3.connect(tmp_path / "checkpoints.sqlite", check_same_thread=False)
-    graph = build_graph(mini_coder.deps, SqliteSaver(conn), review=True)
-    final = graph.invoke(Command(resume={"accepted": ["E11.22"], "rejected": {"I10": "not documented"}}), config)
-    assert final["review"] == {"accepted": ["E11.22"], "rejected": {"I10": "not documented"}}
-    assert result_of(final).codes[0].code == "E11.22"
-    assert final["progress"][-1] == "review: the coder's decisions were recorded"
+def test_progress_is_reported_step_by_step_and_kept_in_the_result(mini_coder):
+    heard: list[str] = []
+    result = mini_coder.code(NOTE, OUTPATIENT, heard.append, note_id="n1")
+    assert [line.split(":")[0] for line in heard] == ["analyze", "locate", "assign", "verify", "reconcile"]
+    assert list(result.progress) == heard
+    assert heard[-1] == "reconcile: 3 codes suggested, " + f"{len(result.candidates)} rejected"
+
+
+def test_options_are_checked_where_they_are_made():
+    with pytest.raises(ValueError, match="setting must be one of inpatient, outpatient"):
+        CodingOptions("emergency")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="reasoner must be one of offline, llm"):
+        CodingOptions("outpatient", "oracle")  # type: ignore[arg-type]
 
 
 def test_a_long_note_is_coded_with_exact_offsets(mini_coder):
     paragraph = "Seen today. Essential hypertension, stable. No concussion.\n"
     note = paragraph * (300_000 // len(paragraph))
-    result = mini_coder.code(note, "big", "outpatient")
+    result = mini_coder.code(note, OUTPATIENT, note_id="big")
     (i10,) = result.codes
     assert i10.code == "I10" and len(i10.evidence) > 300
     assert all(note[e.start : e.end] == e.text for e in i10.evidence)

@@ -14,19 +14,9 @@ from typing import get_args
 
 import pytest
 
-from agent.guidelines import (
-    GUIDELINES_FILE,
-    CodeRef,
-    GuidelineRules,
-    billing_findings,
-    check_all,
-    claim_limit,
-    excludes1_conflicts,
-    guideline_text,
-    missing_partners,
-    parse_refs,
-    uncertain_rule,
-)
+from agent.guidelines.checks import billing_findings, check_all, claim_limit, excludes1_conflicts, missing_partners
+from agent.guidelines.refs import CodeRef, parse_refs
+from agent.guidelines.rules import GUIDELINES_FILE, GuidelineRules, guideline_text, uncertain_rule
 from agent.records import Finding, Setting
 from index.errors import DataError
 from index.store import CodeStore

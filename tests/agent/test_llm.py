@@ -24,8 +24,12 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_openai import ChatOpenAI
 from pydantic import Field, SecretStr
 
-from agent.llm import INJECTED, MAX_CHOICES, QUOTE_NOT_FOUND, LlmOutcome, LlmReasoner, make_chat_model
-from agent.prompts import (
+from agent.reading.segment import analyze
+from agent.reasoners.base import CodingContext, Outcome, Reasoner
+from agent.reasoners.chat_model import make_chat_model
+from agent.reasoners.llm import LlmReasoner
+from agent.reasoners.llm_checks import INJECTED, MAX_CHOICES, QUOTE_NOT_FOUND, LlmOutcome
+from agent.reasoners.prompts import (
     MAX_CANDIDATES,
     NOTE_CLOSE,
     NOTE_OPEN,
@@ -37,9 +41,7 @@ from agent.prompts import (
     build_user_prompt,
     neutralise_markers,
 )
-from agent.reasoner import Candidate, CodingContext, Outcome, Reasoner, Statement
-from agent.records import Evidence, Proposal, Step
-from agent.text import analyze
+from agent.records import Candidate, Evidence, Proposal, Statement, Step
 
 # --- fakes ------------------------------------------------------------------------------------
 
@@ -227,18 +229,17 @@ def test_well_formed_answer_gives_proposals_with_exact_offsets(store) -> None:
     assert model.tool_choice == "any"
 
 
-def test_propose_returns_the_proposals_of_run(store) -> None:
+def test_the_llm_reasoner_is_a_reasoner(store) -> None:
     message = answer(choice("E11.22", "Type 2 diabetes mellitus with diabetic chronic kidney disease"))
     llm, _ = reasoner(store, message)
     assert llm.name == "llm"
     as_reasoner: Reasoner = llm
-    assert [p.code for p in as_reasoner.propose(context())] == ["E11.22"]
-    assert list(llm.run(context()).proposals) == llm.propose(context())
+    assert [p.code for p in as_reasoner.run(context()).proposals] == ["E11.22"]
 
 
 def test_a_code_outside_the_candidates_is_kept_and_said_so(store) -> None:
     llm, _ = reasoner(store, answer(choice("S72.001A", "CKD stage 3")))  # a nonsense code, but a real one
-    (proposal,) = llm.propose(context())
+    (proposal,) = llm.run(context()).proposals
     assert proposal.code == "S72.001A"
     assert Step("llm", "named by the model; not among the located candidates") in proposal.steps
 
@@ -258,14 +259,14 @@ def test_the_same_code_twice_is_merged(store) -> None:
             choice("I10", "well controlled", confidence=0.8),
         ),
     )
-    (proposal,) = llm.propose(context())
+    (proposal,) = llm.run(context()).proposals
     assert [(e.start, e.end) for e in proposal.evidence] == [(116, 138), (140, 155)]
     assert proposal.confidence == 0.8
 
 
 def test_a_quote_outside_every_statement_gets_its_assertion_from_its_sentence(store) -> None:
     llm, _ = reasoner(store, answer(choice("N18.9", "pneumonia")))
-    (proposal,) = llm.propose(context(statements=()))
+    (proposal,) = llm.run(context(statements=())).proposals
     assert proposal.evidence == (Evidence(172, 181, "pneumonia", "negated", "assessment", "llm"),)
 
 
@@ -274,7 +275,7 @@ def test_a_repeated_quote_is_placed_at_the_candidate_span(store) -> None:
     second = note.rindex("Hypertension")
     cands = (candidate("I10", "Essential (primary) hypertension", 0.9, second, second + 12, note),)
     llm, _ = reasoner(store, answer(choice("I10", "hypertension")))
-    (proposal,) = llm.propose(context(note, clause_statements(note), cands))
+    (proposal,) = llm.run(context(note, clause_statements(note), cands)).proposals
     assert (proposal.evidence[0].start, proposal.evidence[0].end) == (second, second + 12)
 
 
@@ -418,7 +419,6 @@ def test_a_failing_model_falls_back_with_the_reason(store, error: Exception, rea
     outcome = llm.run(context())
     assert outcome == LlmOutcome(proposals=(FALLBACK,), fallback_reason=reason)
     assert outcome.fell_back and fallback.calls == 1
-    assert llm.propose(context()) == [FALLBACK]
 
 
 @pytest.mark.parametrize(
@@ -463,7 +463,6 @@ def test_a_failing_fallback_does_not_escape(store) -> None:
     outcome = llm.run(context())
     assert outcome.proposals == ()
     assert outcome.fallback_reason == "TimeoutError: timed out; the offline reasoner failed too: ValueError: broken"
-    assert llm.propose(context()) == []
 
 
 def test_an_unreachable_endpoint_falls_back(store) -> None:

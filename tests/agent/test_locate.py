@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.locate import Locator, analyze_note
-from agent.matcher import TermMatcher
+from agent.candidates.locate import Locator
+from agent.candidates.matcher import TermMatcher
+from agent.reading.statements import analyze_note
 from index.loaders.csv_loader import CsvLoader
 from index.store import CodeStore, write_store
 

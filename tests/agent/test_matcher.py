@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.matcher import MatchingRules, TermMatcher, and_variants, make_term
+from agent.candidates.matcher import MatchingRules, TermMatcher, and_variants, make_term
 
 RULES = MatchingRules.default()
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agent.metrics import Scores, category, evaluate, macro_f1, micro, percentile, to_categories
+from agent.learning.metrics import Scores, category, evaluate, macro_f1, micro, percentile, to_categories
 
 # a: one hit (I10), one wrong code in the right category (E11.9 for E11.22)
 # b: one hit and one false positive; c: no gold, one false positive

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from agent.deciding.residual import ResidualRules
 from agent.records import Evidence, Proposal
-from agent.residual import ResidualRules
 
 
 def proposal(code: str, start: int = 0) -> Proposal:

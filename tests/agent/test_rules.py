@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-import agent.rules
-from agent.rules import (
+import agent
+from agent import DATA_DIR
+from agent.reading.rules import (
     ABBREVIATIONS_FILE,
     CONTEXT_RULES_FILE,
-    DATA_DIR,
     SECTIONS_FILE,
     Category,
     ContextRule,
@@ -20,7 +20,7 @@ from agent.rules import (
     TextRules,
     normalise_phrase,
 )
-from agent.text import analyze
+from agent.reading.segment import analyze
 from index.errors import DataError
 
 
@@ -33,7 +33,7 @@ def write(path: Path, data: object) -> Path:
 
 
 def test_data_files_are_package_relative() -> None:
-    assert Path(agent.rules.__file__).parent / "data" == DATA_DIR
+    assert Path(agent.__file__).parent / "data" == DATA_DIR
     for path in (SECTIONS_FILE, ABBREVIATIONS_FILE, CONTEXT_RULES_FILE):
         assert path.parent == DATA_DIR and path.is_file()
 

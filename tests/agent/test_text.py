@@ -10,17 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.rules import ContextRules
-from agent.text import (
-    Analysis,
-    Assertion,
-    Clause,
-    Section,
-    Sentence,
-    Span,
-    analyze,
-    assertion_of,
-)
+from agent.reading.assertion import Assertion, assertion_of
+from agent.reading.rules import ContextRules
+from agent.reading.segment import Analysis, Clause, Section, Sentence, Span, analyze
 from index.errors import NoteError
 
 GOLDEN = Path(__file__).parent / "golden" / "assertions.json"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import json
 import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
@@ -18,10 +17,12 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from agent import DATA_DIR
+from index.data_files import rule_file
 from index.synonyms import Synonyms
 from index.words import light_stem
 
-DATA = Path(__file__).parent / "data" / "matching.json"
+DATA = DATA_DIR / "matching.json"
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:'s)?")
 _GRADE = re.compile(r"\b(\d+)[a-zA-Z]\b")
 _EXCEPT = re.compile(r",?\s*\bexcept\b.*$", re.IGNORECASE)
@@ -49,24 +50,24 @@ class MatchingRules:
 
     @classmethod
     def from_json(cls, path: Path) -> MatchingRules:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        phrases = sorted(raw["filler_phrases"], key=len, reverse=True)
-        filler = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in phrases) + r")\b", re.IGNORECASE)
-        return cls(
-            stopwords=frozenset(raw["stopwords"]),
-            filler=filler,
-            optional=frozenset(raw["optional_words"]),
-            generic=frozenset(raw["generic_words"]),
-            aliases=dict(raw["token_aliases"]),
-            default_child=frozenset(raw["default_child_words"]),
-            weak_single=frozenset(raw["weak_single_words"]),
-            single_word_excluded=tuple(raw["single_word_excluded_prefixes"]),
-            rewrites=re.compile(r"\b(?:" + "|".join(map(re.escape, raw["term_rewrites"])) + r")\b", re.IGNORECASE)
-            if raw["term_rewrites"]
-            else None,
-            rewrite_to={k.lower(): v for k, v in raw["term_rewrites"].items()},
-            default_without=frozenset(raw["default_without_words"]),
-        )
+        with rule_file(path) as raw:
+            phrases = sorted(raw["filler_phrases"], key=len, reverse=True)
+            filler = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in phrases) + r")\b", re.IGNORECASE)
+            return cls(
+                stopwords=frozenset(raw["stopwords"]),
+                filler=filler,
+                optional=frozenset(raw["optional_words"]),
+                generic=frozenset(raw["generic_words"]),
+                aliases=dict(raw["token_aliases"]),
+                default_child=frozenset(raw["default_child_words"]),
+                weak_single=frozenset(raw["weak_single_words"]),
+                single_word_excluded=tuple(raw["single_word_excluded_prefixes"]),
+                rewrites=re.compile(r"\b(?:" + "|".join(map(re.escape, raw["term_rewrites"])) + r")\b", re.IGNORECASE)
+                if raw["term_rewrites"]
+                else None,
+                rewrite_to={k.lower(): v for k, v in raw["term_rewrites"].items()},
+                default_without=frozenset(raw["default_without_words"]),
+            )
 
     @classmethod
     @cache

@@ -9,20 +9,20 @@ Deterministic for the same note, store and profile.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent.assign import HierarchyWalker, PatientCues
-from agent.reasoner import Candidate, CodingContext, Outcome
-from agent.records import Evidence, Proposal, Setting, Step
+from agent import DATA_DIR
+from agent.deciding.walk import HierarchyWalker, PatientCues
+from agent.reasoners.base import CodingContext, Outcome
+from agent.records import Candidate, Evidence, Proposal, Setting, Step
+from index.data_files import rule_file
 
 if TYPE_CHECKING:
-    from agent.profile import Profile
+    from agent.learning.profile import Profile
 
-CONVENTIONS = Path(__file__).parent / "data" / "conventions.json"
+CONVENTIONS = DATA_DIR / "conventions.json"
 ZERO_SHOT_THRESHOLD = 0.5
 
 
@@ -35,8 +35,8 @@ class Conventions:
     @classmethod
     @cache
     def default(cls) -> Conventions:
-        raw = json.loads(CONVENTIONS.read_text(encoding="utf-8"))
-        return cls({k: frozenset(v) for k, v in raw["coded"].items()}, raw["reasons"], raw["notes"])
+        with rule_file(CONVENTIONS) as raw:
+            return cls({k: frozenset(v) for k, v in raw["coded"].items()}, raw["reasons"], raw["notes"])
 
 
 class OfflineReasoner:
@@ -45,9 +45,6 @@ class OfflineReasoner:
     def __init__(self, walker: HierarchyWalker, profile: Profile | None = None) -> None:
         self.walker = walker
         self.profile = profile
-
-    def propose(self, context: CodingContext) -> list[Proposal]:
-        return self.run(context).proposals
 
     def run(self, context: CodingContext) -> Outcome:
         profile = self.profile

@@ -8,14 +8,14 @@ rules live in `agent/data/residual_codes.json`; reconcile applies them.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
+from agent import DATA_DIR
 from agent.records import Proposal
+from index.data_files import rule_file
 
-RESIDUAL_CODES = Path(__file__).parent / "data" / "residual_codes.json"
+RESIDUAL_CODES = DATA_DIR / "residual_codes.json"
 
 
 @dataclass(frozen=True)
@@ -35,13 +35,13 @@ class ResidualRules:
     @classmethod
     @cache
     def default(cls) -> ResidualRules:
-        raw = json.loads(RESIDUAL_CODES.read_text(encoding="utf-8"))
-        return cls(
-            tuple(
-                ResidualRule(r["residual"], tuple((lo, hi) for lo, hi in r["specified_by"]), r["why"])
-                for r in raw["rules"]
+        with rule_file(RESIDUAL_CODES) as raw:
+            return cls(
+                tuple(
+                    ResidualRule(r["residual"], tuple((lo, hi) for lo, hi in r["specified_by"]), r["why"])
+                    for r in raw["rules"]
+                )
             )
-        )
 
     def apply(self, proposals: list[Proposal]) -> tuple[list[Proposal], list[tuple[str, str]]]:
         """Drop a residual code when another proposal codes its condition more specifically;

@@ -17,8 +17,9 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field, field_validator
 
-from agent.evidence import instruction_in
-from agent.reasoner import Candidate, CodingContext, Statement
+from agent.reading.instructions import instruction_in
+from agent.reasoners.base import CodingContext
+from agent.records import Candidate, Statement
 from index.entry import NOTE_LABELS
 from index.errors import CodaError
 from index.model import NoteKind

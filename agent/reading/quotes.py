@@ -1,5 +1,4 @@
-"""Evidence checks for what a model quotes: where a quote lies in the note, and whether the
-text it lies in is clinical text or an instruction aimed at the model.
+"""Quotes found back in the note: where the words a model or a coder quotes lie, with exact offsets.
 
 A model copies text from the note as evidence, and copies it imperfectly: it adds quotation
 marks or ellipses, changes case, folds a line break into a space, or invents the text. So
@@ -14,16 +13,12 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import cache, lru_cache
-from pathlib import Path
+from functools import lru_cache
 
-from agent.rules import DATA_DIR, _load_json, _object
-from agent.text import Span
-from index.errors import DataError
+from agent.reading.segment import Span
 
-__all__ = ["MIN_QUOTE_CHARS", "InjectionPatterns", "clean_quote", "find_quote", "find_quotes", "instruction_in"]
+__all__ = ["MIN_QUOTE_CHARS", "clean_quote", "find_quote", "find_quotes"]
 
-INJECTION_PATTERNS_FILE = DATA_DIR / "injection_patterns.json"
 MIN_QUOTE_CHARS = 3
 
 # What a model wraps a quote in: quotation marks, ellipses, and the whitespace around them.
@@ -160,48 +155,3 @@ def _loosened(note: str) -> _Loosened:
         shift.append(removed)
     pieces.append(lowered[pos:])
     return _Loosened("".join(pieces), tuple(loose_at), tuple(note_at), tuple(shift))
-
-
-# --- instructions aimed at the model -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InjectionPatterns:
-    """Patterns of text that addresses the model (prompt injection), each with why it does."""
-
-    patterns: tuple[tuple[re.Pattern[str], str], ...]
-
-    @classmethod
-    def from_json(cls, path: str | Path) -> InjectionPatterns:
-        """Load the patterns; raises DataError on a bad file or a pattern that does not compile."""
-        path = Path(path)
-        entries = _object(_load_json(path), "patterns", path)
-        if not isinstance(entries, list) or not entries:
-            raise DataError(f"rule file {path}: 'patterns' must be a non-empty list")
-        compiled: list[tuple[re.Pattern[str], str]] = []
-        for i, entry in enumerate(entries):
-            if not isinstance(entry, dict) or not isinstance(entry.get("pattern"), str):
-                raise DataError(f"rule file {path}, pattern {i}: needs a 'pattern' string")
-            try:
-                pattern = re.compile(entry["pattern"], re.IGNORECASE)
-            except re.error as exc:
-                raise DataError(f"rule file {path}, pattern {i}: {exc}") from exc
-            compiled.append((pattern, str(entry.get("why", "addresses the model"))))
-        return cls(tuple(compiled))
-
-    @classmethod
-    @cache
-    def default(cls) -> InjectionPatterns:
-        return cls.from_json(INJECTION_PATTERNS_FILE)
-
-    def match(self, text: str) -> str | None:
-        """Why `text` reads as an instruction aimed at the model, or None when it does not."""
-        for pattern, why in self.patterns:
-            if pattern.search(text):
-                return why
-        return None
-
-
-def instruction_in(text: str, patterns: InjectionPatterns | None = None) -> str | None:
-    """Why `text` reads as an instruction aimed at the model (packaged patterns), or None."""
-    return (patterns or InjectionPatterns.default()).match(text)

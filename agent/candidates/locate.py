@@ -9,27 +9,26 @@ spans and the features the reasoner scores.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from agent.guidelines import CodeRef, parse_refs
-from agent.matcher import Match, Term, TermMatcher
-from agent.reasoner import Candidate, Statement
-from agent.records import Evidence
-from agent.text import Analysis, Assertion, analyze, assertion_of
+from agent.candidates.matcher import Match, Term, TermMatcher
+from agent.guidelines.refs import CodeRef, parse_refs
+from agent.reading.assertion import Assertion, assertion_of
+from agent.reading.segment import Analysis
+from agent.reading.statements import head_word
+from agent.records import Candidate, Evidence, Statement
 from index.model import NoteKind
 from index.store import CodeStore
 
 if TYPE_CHECKING:
-    from agent.profile import Profile
+    from agent.learning.profile import Profile
     from index.embeddings import Embedder
     from index.vectors import DenseHit, VectorIndex
 
-_WORD = re.compile(r"\w+")
 _PARTNER_NOTES = frozenset({NoteKind.USE_ADDITIONAL_CODE, NoteKind.CODE_ALSO, NoteKind.CODE_FIRST})
 ASSERTIONS = tuple(a.value for a in Assertion)
 # A code whose own words state the context (Z80 "Family history of ...", Z85 "Personal
@@ -48,34 +47,6 @@ def _said_more_fully(term: Term, same_category: set[Term]) -> bool:
     "chronic systolic heart failure" (I50.22) where the note also says "acute on chronic
     systolic heart failure" (I50.23) is that one condition, coded once, fully."""
     return any(other.code != term.code and term.essential < other.essential for other in same_category)
-
-
-def _last_word(text: str, start: int, end: int) -> tuple[int, int]:
-    """The offsets of the last word of text[start:end] (the whole span if it has none)."""
-    words = list(_WORD.finditer(text, start, end))
-    return (words[-1].start(), words[-1].end()) if words else (start, end)
-
-
-def statements_of(analysis: Analysis) -> tuple[Statement, ...]:
-    """Each clause as a codeable statement. Its assertion is that of its last word, the head
-    of most English noun phrases ("no acute chest pain"): a trigger inside the target would
-    not count, so the whole clause cannot be the target."""
-    out = []
-    for clause in analysis.clauses:
-        sentence = analysis.sentences[clause.sentence_index]
-        words = list(_WORD.finditer(clause.text))
-        start, end = (words[-1].start(), words[-1].end()) if words else (0, len(clause.text))
-        offset = clause.start - sentence.start
-        assertion = assertion_of(sentence.text, offset + start, offset + end, sentence.section)
-        out.append(
-            Statement(clause.start, clause.end, clause.text, assertion.value, sentence.section, clause.sentence_index)
-        )
-    return tuple(out)
-
-
-def analyze_note(note: str) -> tuple[Analysis, tuple[Statement, ...]]:
-    analysis = analyze(note)
-    return analysis, statements_of(analysis)
 
 
 @dataclass(frozen=True)
@@ -190,7 +161,7 @@ class Locator:
                     slot(m.term.code).features["lex_fuller_elsewhere"] = 1.0
                 # The term's last word is its head, as for a statement: a trigger between its
                 # words ("abdomen: did not have palpable masses or hernias") still covers it.
-                head = _last_word(sentence.text, m.start - sentence.start, m.end - sentence.start)
+                head = head_word(sentence.text, m.start - sentence.start, m.end - sentence.start)
                 assertion = assertion_of(sentence.text, *head, sentence.section).value
                 if _CODED_CONTEXT.get(assertion, "") in m.term.essential:
                     assertion = Assertion.PRESENT.value  # "Family history of ..." says it is the family's

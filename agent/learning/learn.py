@@ -17,13 +17,15 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import GroupKFold
 
-from agent.assign import HierarchyWalker, PatientCues
-from agent.corpus import CodedNote
-from agent.locate import STATEMENT_BATCH, Locator, analyze_note
-from agent.offline import zero_shot
-from agent.profile import Memory, Neighbours, Profile, category, clause_ngrams, statement_tokens
-from agent.reasoner import CodingContext, Statement
-from agent.text import Analysis
+from agent.candidates.locate import STATEMENT_BATCH, Locator
+from agent.deciding.walk import HierarchyWalker, PatientCues
+from agent.learning.corpus import CodedNote
+from agent.learning.profile import Memory, Neighbours, Profile, category, clause_ngrams, statement_tokens
+from agent.reading.segment import Analysis
+from agent.reading.statements import analyze_note
+from agent.reasoners.base import CodingContext
+from agent.reasoners.offline import zero_shot
+from agent.records import Statement
 from index.embeddings import DIMENSIONS
 from index.errors import DataError
 from index.loaders.base import quiet

@@ -7,7 +7,6 @@ phrases used to decide whether a finding is negated, uncertain, historical and s
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,9 +16,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from agent import DATA_DIR
+from index.data_files import load_json, require
 from index.errors import DataError
 
-DATA_DIR = Path(__file__).parent / "data"
 SECTIONS_FILE = DATA_DIR / "sections.json"
 ABBREVIATIONS_FILE = DATA_DIR / "sentence_abbreviations.json"
 CONTEXT_RULES_FILE = DATA_DIR / "context_rules.json"
@@ -54,22 +54,6 @@ def normalise_phrase(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-def _load_json(path: Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except FileNotFoundError as exc:
-        raise DataError(f"rule file not found: {path}") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"rule file {path} cannot be read as JSON: {exc}") from exc
-
-
-def _object(data: Any, key: str, path: Path) -> Any:
-    if not isinstance(data, dict) or key not in data:
-        raise DataError(f"rule file {path} has no {key!r} entry")
-    return data[key]
-
-
 def _phrases(value: Any, what: str, path: Path) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise DataError(f"rule file {path}: {what} must be a list of non-empty strings")
@@ -95,7 +79,7 @@ class TextRules:
     def from_json(cls, sections_path: str | Path, abbreviations_path: str | Path) -> TextRules:
         """Load the section headers and the abbreviations; raises DataError on a bad file."""
         sections_path, abbreviations_path = Path(sections_path), Path(abbreviations_path)
-        table = _object(_load_json(sections_path), "sections", sections_path)
+        table = require(load_json(sections_path), "sections", sections_path)
         if not isinstance(table, dict) or not table:
             raise DataError(f"rule file {sections_path}: 'sections' must be a non-empty object")
         headers: dict[str, str] = {}
@@ -109,11 +93,11 @@ class TextRules:
                     )
                 headers[phrase] = name
 
-        abbreviations = _load_json(abbreviations_path)
+        abbreviations = load_json(abbreviations_path)
         never, soft = (
             frozenset(
                 p.rstrip(".")
-                for p in _phrases(_object(abbreviations, key, abbreviations_path), key, abbreviations_path)
+                for p in _phrases(require(abbreviations, key, abbreviations_path), key, abbreviations_path)
             )
             for key in ("never_end", "end_before_capital")
         )
@@ -168,8 +152,8 @@ class ContextRules:
     def from_json(cls, path: str | Path) -> ContextRules:
         """Load the trigger phrases and section defaults; raises DataError on a bad file."""
         path = Path(path)
-        data = _load_json(path)
-        entries = _object(data, "rules", path)
+        data = load_json(path)
+        entries = require(data, "rules", path)
         if not isinstance(entries, list):
             raise DataError(f"rule file {path}: 'rules' must be a list")
         rules: list[ContextRule] = []

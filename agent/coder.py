@@ -1,8 +1,8 @@
-"""Assembles the coding graph's dependencies from a built index: created once at the edge.
+"""The agent's entry: `open_coder` assembles the coding graph's dependencies from a built index,
+once, at the edge, and returns the `Coder` every caller codes through.
 
-`open_coder` loads the store, the term matcher, the embedding model and the Chroma index
-(the heavy, shared objects), and returns a `Coder` that codes notes through the compiled
-graph. The LLM reasoner is wired in only when a chat-model factory is given.
+It loads the store, the term matcher, the embedding model and the Chroma index (the heavy,
+shared objects). The LLM reasoner is wired in only when a chat-model factory is given.
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-from agent.assign import HierarchyWalker
+from agent.candidates.locate import Locator
+from agent.candidates.matcher import TermMatcher
+from agent.deciding.walk import HierarchyWalker
 from agent.graph import CodingDeps, build_graph, result_of
-from agent.llm import LlmReasoner
-from agent.locate import Locator
-from agent.matcher import TermMatcher
-from agent.profile import Profile, profile_dir
-from agent.reasoner import Reasoner
-from agent.records import CodingResult, Setting
+from agent.learning.profile import Profile, profile_dir
+from agent.reasoners.base import Reasoner
+from agent.reasoners.llm import LlmReasoner
+from agent.records import CodingOptions, CodingResult
+from agent.state import CodingInput, CodingState
 from index.build import STORE_FILE, VECTOR_DIR, find_release
 from index.embeddings import Embedder
 from index.store import CodeStore
@@ -30,7 +31,8 @@ from index.vectors import VectorIndex
 
 @dataclass
 class Coder:
-    """Codes notes through the graph (without the review pause) with shared dependencies."""
+    """The one way into the agent: codes notes through the compiled graph with dependencies
+    created once (the CLI, the workbench and the tests all code through `code`)."""
 
     deps: CodingDeps
     release_dir: Path
@@ -39,15 +41,27 @@ class Coder:
     def code(
         self,
         note: str,
+        options: CodingOptions | None = None,
+        on_progress: Callable[[str], None] | None = None,
         note_id: str = "note",
-        setting: Setting = "outpatient",
-        reasoner: str = "offline",
-        profile: str | None = None,
     ) -> CodingResult:
-        state = self.graph.invoke(
-            {"note_id": note_id, "note": note, "setting": setting, "reasoner": reasoner, "profile": profile}
-        )
-        return result_of(state)
+        """Code one note: the suggestions with their evidence, the rejected candidates and the
+        guideline findings. `on_progress` hears each step's line as the step finishes."""
+        inputs: CodingInput = {"note_id": note_id, "note": note, "options": options or CodingOptions()}
+        final: CodingState = {**inputs}
+        reported = 0
+        for values in self.graph.stream(inputs, stream_mode="values"):
+            final = values
+            lines = values.get("progress", [])
+            if on_progress is not None:
+                for line in lines[reported:]:
+                    on_progress(line)
+            reported = len(lines)
+        return result_of(final)
+
+    def load_profile(self, name: str) -> Profile | None:
+        """The learned profile `name`, loaded now (so that timing a run leaves loading out)."""
+        return self.deps.profile(name)
 
     def profile_path(self, name: str) -> Path:
         return profile_dir(self.release_dir, name)

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from agent.matcher import TermMatcher
-from agent.reasoner import Candidate, CodingContext, Statement
-from agent.records import Evidence
+from agent.candidates.matcher import TermMatcher
+from agent.reasoners.base import CodingContext
+from agent.records import Candidate, Evidence, Statement
 from index.errors import DataError
 
 PROFILE_FILE = "profile.json"

@@ -8,19 +8,20 @@ character gets the one the sentence's words call for, "initial encounter" by def
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
-from agent.matcher import MatchingRules, TermMatcher, make_term
+from agent import DATA_DIR
+from agent.candidates.matcher import MatchingRules, TermMatcher, make_term
+from index.data_files import rule_file
 from index.model import Code, CodeKind
 from index.store import CodeStore
 
-DATA = Path(__file__).parent / "data" / "seventh_character.json"
-SITES = Path(__file__).parent / "data" / "body_sites.json"
-PATIENT = Path(__file__).parent / "data" / "patient_cues.json"
+DATA = DATA_DIR / "seventh_character.json"
+SITES = DATA_DIR / "body_sites.json"
+PATIENT = DATA_DIR / "patient_cues.json"
 
 
 @dataclass(frozen=True)
@@ -30,12 +31,12 @@ class SeventhRules:
 
     @classmethod
     def from_json(cls, path: Path) -> SeventhRules:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        rules = tuple(
-            (re.compile(r"\b(?:" + "|".join(re.escape(c) for c in r["cues"]) + r")\b", re.IGNORECASE), r["meaning"])
-            for r in raw["rules"]
-        )
-        return cls(rules, raw["default_meaning"])
+        with rule_file(path) as raw:
+            rules = tuple(
+                (re.compile(r"\b(?:" + "|".join(re.escape(c) for c in r["cues"]) + r")\b", re.IGNORECASE), r["meaning"])
+                for r in raw["rules"]
+            )
+            return cls(rules, raw["default_meaning"])
 
     @classmethod
     @cache
@@ -52,13 +53,13 @@ class SiteGroups:
 
     @classmethod
     def from_json(cls, path: Path, rules: MatchingRules) -> SiteGroups:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return cls(
-            tuple(
-                (frozenset(map(rules.normalise, g["sites"])), frozenset(map(rules.normalise, g["implies"])))
-                for g in raw["groups"]
+        with rule_file(path) as raw:
+            return cls(
+                tuple(
+                    (frozenset(map(rules.normalise, g["sites"])), frozenset(map(rules.normalise, g["implies"])))
+                    for g in raw["groups"]
+                )
             )
-        )
 
     def implied(self, words: frozenset[str]) -> dict[str, str]:
         """Each implied word with the site of the note that implies it."""
@@ -81,13 +82,13 @@ class PatientCues:
     @classmethod
     @cache
     def default(cls) -> PatientCues:
-        raw = json.loads(PATIENT.read_text(encoding="utf-8"))
-        return cls(
-            tuple(
-                (sex, re.compile(r"\b(?:" + "|".join(map(re.escape, cues)) + r")\b", re.IGNORECASE))
-                for sex, cues in raw["sex"].items()
+        with rule_file(PATIENT) as raw:
+            return cls(
+                tuple(
+                    (sex, re.compile(r"\b(?:" + "|".join(map(re.escape, cues)) + r")\b", re.IGNORECASE))
+                    for sex, cues in raw["sex"].items()
+                )
             )
-        )
 
     def of(self, note: str) -> frozenset[str]:
         """The words the patient's sex adds to the walk: {"female"}, {"male"} or none."""

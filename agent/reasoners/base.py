@@ -10,33 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from agent.records import Evidence, Proposal, Setting
-from agent.text import Analysis
-
-
-@dataclass(frozen=True)
-class Statement:
-    """A codeable statement: a clause of the note with its assertion status."""
-
-    start: int
-    end: int
-    text: str
-    assertion: str
-    section: str
-    sentence_index: int
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A code the locate step found for the note, with the spans that led to it."""
-
-    code: str
-    title: str
-    score: float
-    sources: tuple[str, ...]  # lexical, dense, memory, neighbours
-    evidence: tuple[Evidence, ...]
-    matched: str = ""  # the code-book text that matched (title, inclusion term, index term)
-    features: dict[str, float] = field(default_factory=dict)
+from agent.reading.segment import Analysis
+from agent.records import Candidate, Proposal, Setting, Statement
 
 
 @dataclass(frozen=True)
