@@ -18,7 +18,7 @@ from agent.candidates.locate import Locator
 from agent.deciding.reconcile import reconcile
 from agent.deciding.walk import HierarchyWalker
 from agent.guidelines.checks import check_all
-from agent.guidelines.rules import guideline_text
+from agent.guidelines.rules import GuidelineRules, guideline_text
 from agent.learning.profile import Profile
 from agent.reading.statements import analyze_note
 from agent.reasoners.base import CodingContext, Reasoner
@@ -106,6 +106,7 @@ class Nodes:
     def verify_codes(self, state: CodingState) -> dict[str, Any]:
         """The setting's rule for uncertain diagnoses, then the Tabular's instructional notes."""
         setting = state["options"].setting
+        uncertain, _ = GuidelineRules.default().for_setting(setting)
         kept: list[Proposal] = []
         rejected = list(state.get("rejected", []))
         for p in state["proposals"]:
@@ -113,8 +114,12 @@ class Nodes:
             if record is None:
                 rejected.append(Rejected(p.code, "", "not a code in this code system"))
                 continue
-            if setting == "outpatient" and p.evidence and all(e.assertion == "uncertain" for e in p.evidence):
-                rejected.append(Rejected(p.code, record.title, guideline_text("uncertain_outpatient"), p.evidence))
+            if (
+                not uncertain.coded_as_established
+                and p.evidence
+                and all(e.assertion == "uncertain" for e in p.evidence)
+            ):
+                rejected.append(Rejected(p.code, record.title, guideline_text(uncertain.text), p.evidence))
                 continue
             kept.append(p)
         findings = check_all([p.code for p in kept], self.deps.store, setting)

@@ -204,15 +204,8 @@ class CodeStore:
                 found[row["code"]] = _code(row)
         return found
 
-    def iter_codes(self) -> Iterator[Code]:
-        for row in self._conn.execute("SELECT * FROM codes ORDER BY seq"):
-            yield _code(row)
-
     def billable_codes(self) -> frozenset[str]:
         return frozenset(r[0] for r in self._conn.execute("SELECT code FROM codes WHERE billable = 1"))
-
-    def count(self) -> int:
-        return int(self._conn.execute("SELECT count(*) FROM codes").fetchone()[0])
 
     def ancestors(self, code: str) -> list[Code]:
         """Parent first, chapter last."""

@@ -51,6 +51,6 @@ def mini_search(mini_data_dir: Path, embedder):
 
 @pytest.fixture(scope="session")
 def mini_coder(mini_data_dir: Path, embedder):
-    from agent.context import open_coder
+    from agent.coder import open_coder
 
     return open_coder(mini_data_dir, embedder=embedder)

@@ -34,7 +34,6 @@ ASSERTIONS = tuple(a.value for a in Assertion)
 # A code whose own words state the context (Z80 "Family history of ...", Z85 "Personal
 # history of ...") is what a family or historical statement is coded with.
 _CODED_CONTEXT = {Assertion.FAMILY.value: "family", Assertion.HISTORICAL.value: "history"}
-FIELDS = ("title", "inclusion", "includes", "index")
 DENSE_NEIGHBOURS = 5
 MIN_DENSE_WORDS = 2
 MAX_DENSE_STATEMENTS = 400

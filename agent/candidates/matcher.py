@@ -12,7 +12,7 @@ import bisect
 import itertools
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -310,8 +310,3 @@ def make_term(text: str, code: str, field: str, rules: MatchingRules) -> Term | 
         return None
     extra = {rules.normalise(w) for w in _TOKEN.findall(text) if rules.keeps(w)}
     return Term(code, text, field, essential, frozenset(extra - essential))
-
-
-def iter_clause_spans(clauses: Iterable[object]) -> Iterator[tuple[int, int, str]]:
-    for c in clauses:
-        yield c.start, c.end, c.text  # type: ignore[attr-defined]

@@ -50,10 +50,6 @@ class LlmOutcome:
     fallback_reason: str | None = None
     declined: tuple[tuple[str, str], ...] = ()
 
-    @property
-    def fell_back(self) -> bool:
-        return self.fallback_reason is not None
-
 
 def check_answer(context: CodingContext, answer: CodingAnswer, store: CodeStore) -> LlmOutcome:
     """The model's answer checked against the note and the code store: proposals for the codes

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from index.errors import SourceError
-from index.loaders.base import loader_for
+from index.loaders.choose import loader_for
 from index.loaders.cms import CmsReleaseLoader, release_files
 from index.loaders.csv_loader import CsvLoader
 from index.loaders.packages import SimpleIcd10CmLoader, WhoIcd10Loader
