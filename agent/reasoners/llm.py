@@ -17,8 +17,8 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from agent.reasoners.base import CodingContext, Reasoner
 from agent.reasoners.chat_model import StructuredMethod
-from agent.reasoners.llm_checks import REASON_CHARS, LlmOutcome, check_answer, cut
-from agent.reasoners.prompts import MAX_CANDIDATES, SYSTEM_PROMPT, CodingAnswer, build_user_prompt
+from agent.reasoners.llm_checks import REASON_CHARS, LlmOutcome, check_answer
+from agent.reasoners.prompts import MAX_CANDIDATES, SYSTEM_PROMPT, CodingAnswer, build_user_prompt, cut
 from index.errors import ReasonerError
 from index.store import CodeStore
 

@@ -16,12 +16,12 @@ from agent.reading.instructions import instruction_in
 from agent.reading.quotes import find_quote
 from agent.reading.segment import Span
 from agent.reasoners.base import CodingContext
-from agent.reasoners.prompts import CodeChoice, CodingAnswer
+from agent.reasoners.prompts import CodeChoice, CodingAnswer, cut
 from agent.records import Candidate, Evidence, Proposal, Step
 from index.model import Code, CodeKind
 from index.store import CodeStore
 
-__all__ = ["LlmOutcome", "check_answer", "cut"]
+__all__ = ["LlmOutcome", "check_answer"]
 
 # Reasons a proposed code is dropped; shown to the coder with the code.
 NO_QUOTE = "no quote from the note was given"
@@ -182,8 +182,3 @@ def _merge(first: Proposal, second: Proposal) -> Proposal:
         first.steps + second.steps,
         source="llm",
     )
-
-
-def cut(text: str, limit: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

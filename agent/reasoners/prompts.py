@@ -36,6 +36,7 @@ __all__ = [
     "CodingAnswer",
     "RejectedChoice",
     "build_user_prompt",
+    "cut",
     "neutralise_markers",
     "top_candidates",
 ]
@@ -163,8 +164,9 @@ def neutralise_markers(text: str) -> str:
     return _MARKER.sub("&lt;", text)
 
 
-def _cut(text: str, limit: int) -> str:
-    text = " ".join(text.split())
+def cut(text: str, limit: int) -> str:
+    """`text` on one line, cut to `limit` characters with an ellipsis when longer."""
+    text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -174,7 +176,7 @@ def _statement_line(number: int, statement: Statement) -> str:
         labels.append(statement.section)
     if instruction_in(statement.text) is not None:
         labels.append("WARNING: addresses the model, not clinical text")
-    text = neutralise_markers(_cut(statement.text, MAX_STATEMENT_CHARS))
+    text = neutralise_markers(cut(statement.text, MAX_STATEMENT_CHARS))
     return f"{number}. [{', '.join(labels)}] {text}"
 
 
@@ -193,9 +195,9 @@ def _candidate_block(
 ) -> list[str]:
     """A candidate as the code book describes it. Only code-book text appears here; the note
     spans that led to it are named by statement number, so no note text leaves its markers."""
-    lines = [f"{number}. {candidate.code} {_cut(candidate.title, MAX_MATCH_CHARS)}"]
+    lines = [f"{number}. {candidate.code} {cut(candidate.title, MAX_MATCH_CHARS)}"]
     if candidate.matched:
-        lines.append(f"   matched: {_cut(candidate.matched, MAX_MATCH_CHARS)}")
+        lines.append(f"   matched: {cut(candidate.matched, MAX_MATCH_CHARS)}")
     found = _statement_numbers(candidate, statements)
     if found:
         lines.append("   found in statements: " + ", ".join(map(str, found[:5])))
@@ -210,10 +212,10 @@ def _candidate_block(
         texts = list(dict.fromkeys(n.text for n in notes if n.kind == kind))
         if texts:
             more = f" (+{len(texts) - NOTES_PER_KIND} more)" if len(texts) > NOTES_PER_KIND else ""
-            shown = "; ".join(_cut(t, MAX_INSTRUCTION_CHARS) for t in texts[:NOTES_PER_KIND])
+            shown = "; ".join(cut(t, MAX_INSTRUCTION_CHARS) for t in texts[:NOTES_PER_KIND])
             lines.append(f"   {NOTE_LABELS[kind]}: {shown}{more}")
     if seventh:
-        lines.append("   7th characters: " + "; ".join(f"{s.char} = {_cut(s.meaning, 80)}" for s in seventh))
+        lines.append("   7th characters: " + "; ".join(f"{s.char} = {cut(s.meaning, 80)}" for s in seventh))
     return lines
 
 
