@@ -37,3 +37,9 @@ lint: $(STAMP)
 
 bench: index
 	$(BIN)/python benchmarks/index_benchmark.py
+
+# Refresh the README's picture of the workbench (the browser tests otherwise write theirs to a temporary folder).
+.PHONY: screenshot
+screenshot: $(STAMP) browser
+	CODA_SCREENSHOT=$(CURDIR)/assets/screenshot-workbench.png $(BIN)/python -m pytest -q -p no:cacheprovider \
+	  tests/app/test_e2e.py::test_code_a_sample_review_it_and_export_the_fhir_claim

@@ -43,7 +43,7 @@ def _open_search(settings: Settings, system: str | None, dense: bool = True) -> 
 
 def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
     from index.build import build_index
-    from index.loaders.base import loader_for
+    from index.loaders.choose import loader_for
 
     loader = loader_for(args.system or settings.system, args.source, args.release)
     result = build_index(loader, settings.data_dir, _embedder, force=args.force, say=_say)

@@ -1,24 +1,30 @@
 """Coda's coder workbench: `streamlit run app/main.py` (or `make app`).
 
 The edge of the app: it reads the settings once per run, holds the heavy objects (embedding model,
-code book, coding graph, case store) in `st.cache_resource`, turns a missing index into a message,
-and hands the page to `app.views` (the panels), which call `app.workbench` (the logic).
+the agent's `Coder`, the code search, the case store) in `st.cache_resource`, turns a missing index
+into a message, and hands the page to the panels of `app.ui`, which call the review core
+(`app.review`) and the page logic (`app.workbench`).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from app.cases import CaseStore
+from app.review.store import CaseStore
 from app.settings import Settings
-from app.views import case_view, show_flashes, sidebar
+from app.ui.case_page import case_view
+from app.ui.session import show_flashes
+from app.ui.sidebar import sidebar
 from app.workbench import md_escape
 from index.errors import CodaError, IndexNotBuilt
 from index.search import CodeSearch
+
+if TYPE_CHECKING:
+    from agent.coder import Coder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -35,16 +41,16 @@ def embedder() -> Any:
 
 
 @st.cache_resource(show_spinner="Loading the code book ...")
-def coder(data_dir: str, system: str, release: str | None, llm_base_url: str | None, _settings: Settings) -> Any:
-    """The coding graph and its dependencies; with an LLM endpoint, the LLM reasoner too."""
-    from agent.context import open_coder
+def coder(data_dir: str, system: str, release: str | None, llm_base_url: str | None, _settings: Settings) -> Coder:
+    """The agent's one entry, with its dependencies created once; with an LLM endpoint, the LLM reasoner too."""
+    from agent.coder import open_coder
 
     chat_model = _settings.chat_model_factory() if llm_base_url else None
     return open_coder(Path(data_dir), system, release, embedder=embedder(), chat_model=chat_model)
 
 
 @st.cache_resource
-def code_search(data_dir: str, system: str, release: str | None, _coder: Any) -> CodeSearch:
+def code_search(data_dir: str, system: str, release: str | None, _coder: Coder) -> CodeSearch:
     """The encoder over the coder's own store and vectors: nothing is opened twice."""
     return CodeSearch(_coder.deps.store, _coder.deps.locator.vectors)
 
@@ -85,7 +91,7 @@ def main() -> None:
             "the claim."
         )
         return
-    case_view(store, the_coder.graph, search, case, settings, the_coder.release_dir)
+    case_view(store, the_coder, search, case, settings)
 
 
 main()

@@ -1,33 +1,28 @@
-"""The coder's workbench without Streamlit: what the page shows and offers, computed from the case
-store, the code book and the coding graph.
+"""The workbench page's logic without Streamlit: what the page shows and offers, computed from the
+case store's records and the code book.
 
-The panels of `app/views.py` read the widgets, call these functions and render the results; here
-everything is plain data in and out, tested without a browser: the sample notes, uploaded notes,
-the code list with its colours, the spans of the note, the codes a coder may change to, the
-step-by-step run of the coding graph and the rows of the audit trail.
+The panels of `app.ui` read the widgets, call these functions and render the results; here
+everything is plain data in and out, tested without a browser: the worklist's labels, the code list
+with its colours, the spans of the note, clicks on it, the codes a coder may change to, the
+coder's quotes, the reasoning by stage and the rows of the audit trail.
 """
 
 from __future__ import annotations
 
 import re
-import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from agent.corpus import DEFAULT_MAX_BYTES, read_note
-from agent.evidence import find_quotes
+from agent.reading.quotes import find_quotes
 from agent.records import Evidence, Step
-from app.cases import AuditEntry, Case, CaseCode
 from app.note_view import palette
-from index.errors import NoteError
+from app.review.records import LIVE, AuditEntry, Case, CaseCode
 from index.model import CodeKind
 from index.store import CodeStore
 
-SAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "samples"
-LIVE = ("suggested", "accepted", "added")
 STATUS_LABELS = {"new": "new", "coded": "coded", "in_review": "in review", "done": "done"}
 STATUS_COLOURS = {"new": "gray", "coded": "blue", "in_review": "orange", "done": "green"}
 CODE_STATUS_COLOURS = {"suggested": "blue", "accepted": "green", "added": "violet", "rejected": "red"}
@@ -57,75 +52,6 @@ def md_escape(text: str | None) -> str:
     every ASCII punctuation mark is backslash-escaped (no emphasis, links, images, HTML, `:red[...]`
     directives or maths), and white space is folded to single spaces."""
     return _MARKDOWN_SPECIAL.sub(lambda m: "\\" + m.group(0), " ".join((text or "").split()))
-
-
-# -- new cases ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Sample:
-    """A synthetic note shipped in assets/samples, with the setting its file name gives."""
-
-    name: str  # the file's stem, e.g. "01-outpatient-diabetes-ckd-followup"
-    title: str  # its first non-blank line
-    setting: str
-    path: Path
-
-
-def list_samples(folder: Path = SAMPLES_DIR) -> list[Sample]:
-    """The sample notes in `folder`, by file name. A name holding "-inpatient-" is an inpatient
-    note; any other is outpatient. A file that cannot be read as a note is left out."""
-    samples = []
-    for path in sorted(folder.glob("*.txt")) if folder.is_dir() else []:
-        try:
-            text = read_note(path)
-        except NoteError:
-            continue
-        title = next(line.strip() for line in text.splitlines() if line.strip())
-        setting = "inpatient" if "-inpatient-" in f"-{path.stem}-" else "outpatient"
-        samples.append(Sample(path.stem, title, setting, path))
-    return samples
-
-
-def note_from_upload(name: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
-    """The text of an uploaded note file, checked and decoded exactly as `agent.corpus.read_note`
-    reads a note from disk (same encodings, same refusals, nothing normalised).
-
-    Raises NoteError naming the upload ("note discharge.txt is empty").
-    """
-    shown = Path(name).name or "upload.txt"
-    if len(data) > max_bytes:
-        raise NoteError(f"note {shown} is too large: {len(data):,} bytes, over the limit of {max_bytes:,} bytes")
-    with tempfile.TemporaryDirectory(prefix="coda-upload-") as folder:
-        path = Path(folder) / "note.txt"
-        path.write_bytes(data)
-        try:
-            return read_note(path, max_bytes)
-        except NoteError as exc:
-            raise NoteError(str(exc).replace(str(path), shown)) from None
-
-
-@dataclass(frozen=True)
-class UploadedNote:
-    name: str
-    text: str | None  # None when the file could not be read
-    error: str = ""
-
-
-def notes_from_uploads(files: Iterable[tuple[str, bytes]], max_bytes: int = DEFAULT_MAX_BYTES) -> list[UploadedNote]:
-    """Every uploaded file as a note or as the reason it is not one; a bad file stops no other."""
-    out = []
-    for name, data in files:
-        try:
-            out.append(UploadedNote(name, note_from_upload(name, data, max_bytes)))
-        except NoteError as exc:
-            out.append(UploadedNote(name, None, str(exc)))
-    return out
-
-
-def upload_title(name: str) -> str:
-    """A worklist title from an uploaded file's name: "discharge_summary-03.txt" -> "discharge summary 03"."""
-    return " ".join(Path(name).stem.replace("_", " ").replace("-", " ").split())
 
 
 # -- the worklist ---------------------------------------------------------------------------------
@@ -172,10 +98,7 @@ class CodeRow:
     sequence: int
     principal: bool
     colour: str | None  # the colour of its highlights; None for a rejected code
-    confidence: str  # "0.91", or "" when the coder chose the code
-    origin: str
-    reason: str
-    evidence_count: int
+    reason: str  # why it was rejected; "" for a live code
 
     @property
     def live(self) -> bool:
@@ -185,21 +108,7 @@ class CodeRow:
 def code_rows(codes: Sequence[CaseCode]) -> list[CodeRow]:
     """The case's codes as list rows, in sequence order (live codes first, then the rejected)."""
     colours = code_colours(codes)
-    return [
-        CodeRow(
-            c.code,
-            c.title,
-            c.status,
-            c.sequence,
-            c.principal,
-            colours.get(c.code),
-            f"{c.confidence:.2f}" if c.confidence is not None else "",
-            c.origin,
-            c.reason,
-            len(c.evidence),
-        )
-        for c in codes
-    ]
+    return [CodeRow(c.code, c.title, c.status, c.sequence, c.principal, colours.get(c.code), c.reason) for c in codes]
 
 
 def note_spans(
@@ -320,29 +229,6 @@ def change_options(store: CodeStore, code: str, alternatives: Iterable[str] = ()
     return options
 
 
-def change_steps(codes: Sequence[CaseCode], old: str, new: str) -> list[tuple[str, ...]]:
-    """The decisions that change live code `old` to `new`.
-
-    Usually one: ("change", old, new), which keeps the old code's place and evidence. When `new` is
-    already on the case as a rejected code (the agent often rejects a sibling it also offers as an
-    alternative), the store will not change to it, so the change is made of plain decisions instead:
-    reject `old` saying why, accept `new`, and put it where `old` was (principal, or its sequence).
-    """
-    by_code = {c.code: c for c in codes}
-    target = by_code.get(new)
-    if target is None or target.status != "rejected" or old not in by_code:
-        return [("change", old, new)]
-    before = by_code[old]
-    steps: list[tuple[str, ...]] = [("reject", old, f"changed to {new}"), ("accept", new)]
-    if before.principal:
-        steps.append(("principal", new))
-    else:
-        live = [c for c in codes if c.status in LIVE]
-        if before.sequence < len(live):  # after the swap, `new` closes the list at len(live)
-            steps.append(("move", new, str(before.sequence)))
-    return steps
-
-
 MAX_QUOTE = 500  # characters of evidence a coder may quote for a code they add
 
 
@@ -383,38 +269,6 @@ def profile_names(release_dir: Path) -> list[str]:
     if not folder.is_dir():
         return []
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
-def merge_update(state: dict[str, Any], update: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The graph state after one node's update: "progress" accumulates (as the graph's reducer
-    does), every other key is replaced."""
-    merged = dict(state)
-    for key, value in (update or {}).items():
-        merged[key] = [*merged.get(key, []), *value] if key == "progress" else value
-    return merged
-
-
-def run_coding(
-    graph: Any,
-    case: Case,
-    on_progress: Callable[[str], None] = lambda line: None,
-) -> dict[str, Any]:
-    """Code the case's note through the graph node by node, reporting each step's progress line as
-    it finishes, and return the final state (what `CaseStore.save_result` takes)."""
-    graph_input = {
-        "note_id": case.id,
-        "note": case.note,
-        "setting": case.setting,
-        "reasoner": case.reasoner,
-        "profile": case.profile,
-    }
-    state: dict[str, Any] = dict(graph_input)
-    for update in graph.stream(graph_input, stream_mode="updates"):
-        for values in update.values():
-            for line in (values or {}).get("progress", []):
-                on_progress(line)
-            state = merge_update(state, values)
-    return state
 
 
 # -- the audit trail and exports ------------------------------------------------------------------

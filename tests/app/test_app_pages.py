@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.cases import CaseStore
+from app.review.store import CaseStore
 
 APP = Path(__file__).resolve().parents[2] / "app" / "main.py"
 NOTE = (
@@ -198,6 +198,7 @@ def test_change_add_move_and_principal(app, cases):
     ]
     at.selectbox(key=f"change_to_{panel_code(at)}").select("E11.29")
     click(at, "change")
+    assert [plain(t.value) for t in at.toast] == ["Changed E11.22 to E11.29"]
     assert panel_code(at) == "E11.29"
     at.text_input(key="add_query").input("I12.9").run()
     assert at.radio(key="add_choice_I12.9").value == "I12.9"
@@ -221,9 +222,7 @@ def test_change_add_move_and_principal(app, cases):
     audit = [(e.action, e.code_before, e.code_after, e.reason) for e in cases.audit("C0001")]
     assert audit == [
         ("coded", None, None, ""),
-        ("rejected", "E11.22", None, "changed to E11.29"),
-        ("accepted", "E11.29", "E11.29", ""),
-        ("principal", None, "E11.29", ""),
+        ("changed", "E11.22", "E11.29", ""),  # one decision, though E11.29 was a rejected candidate
         ("added", None, "I12.9", ""),
         ("moved", "I12.9", "I12.9", "4 -> 3"),
         ("principal", "E11.29", "I12.9", ""),

@@ -2,8 +2,9 @@
 driven by Playwright with Debian's Chromium.
 
 Covers what AppTest cannot: clicking a highlight in the note component, keyboard shortcuts,
-downloading the FHIR claim, uploads, and that markup in a note never runs. The first test saves a
-screenshot of a coded case to assets/screenshot-workbench.png for the README.
+downloading the FHIR claim, uploads, and that markup in a note never runs. The first test takes a
+screenshot of a coded case: into its temporary folder, or, when CODA_SCREENSHOT names a file, there
+(`make screenshot` refreshes the README's assets/screenshot-workbench.png that way).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cases import CaseStore
+from app.review.store import CaseStore
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -37,7 +38,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOT = ROOT / "assets" / "screenshot-workbench.png"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SERVER_START = 60.0  # seconds for streamlit to answer its health check
 WAIT_MS = 60_000  # any one wait in the page; the first coding run loads the embedding model
 XSS_NOTE = (
@@ -190,7 +191,14 @@ def take_screenshot(page, path: Path) -> None:
     page.screenshot(path=str(path))
 
 
-def test_code_a_sample_review_it_and_export_the_fhir_claim(page, server):
+@pytest.fixture
+def screenshot_path(tmp_path) -> Path:
+    """Where the screenshot goes: the file CODA_SCREENSHOT names (`make screenshot`), else tmp_path."""
+    named = os.environ.get("CODA_SCREENSHOT")
+    return Path(named).resolve() if named else tmp_path / "screenshot-workbench.png"
+
+
+def test_code_a_sample_review_it_and_export_the_fhir_claim(page, server, screenshot_path):
     started = time.monotonic()
     open_add_cases(page, "Samples")
     page.get_by_role("button", name=re.compile("^Outpatient visit: diabetes and kidney follow-up")).click()
@@ -230,7 +238,8 @@ def test_code_a_sample_review_it_and_export_the_fhir_claim(page, server):
     panel(page, "E11.22")
     settle(page)
     assert page.locator('mark[data-codes="N18.30"]').count() == 0
-    take_screenshot(page, SCREENSHOT)
+    take_screenshot(page, screenshot_path)
+    assert screenshot_path.read_bytes().startswith(PNG_SIGNATURE)
 
     with page.expect_download() as download:
         page.get_by_role("button", name=re.compile("FHIR R4 Claim")).click()

@@ -243,6 +243,6 @@ def test_component_files_are_there_and_the_js_only_reads_the_html():
 def test_demo_runs_and_mounts_the_component():
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file("../../app/demo_note_view.py", default_timeout=30).run()
+    at = AppTest.from_file("demo_note_view.py", default_timeout=30).run()
     assert not at.exception
     assert any("Clicked: null" in t.value for t in at.text)

@@ -1,52 +1,40 @@
-"""The workbench's page logic without Streamlit: samples, uploads, the code list and its colours, the
-spans of the note, clicks, the codes a coder may change to, the coding run and the audit rows."""
+"""The workbench's page logic without Streamlit: the worklist, the code list and its colours, the
+spans of the note, clicks, the codes a coder may change to, quotes, reasoning and the audit rows."""
 
 from __future__ import annotations
 
-import codecs
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from agent.records import Evidence, Step
-from app.cases import AuditEntry, Case, CaseCode, CaseStore
 from app.note_view import palette
+from app.review.records import AuditEntry, Case, CaseCode
+from app.review.store import CaseStore
 from app.workbench import (
     REJECTED_COLOUR,
-    SAMPLES_DIR,
     ChangeOption,
     CodeRow,
-    Sample,
-    UploadedNote,
     audit_rows,
     case_label,
     change_options,
-    change_steps,
     click_codes,
     code_colours,
     code_rows,
     export_name,
-    list_samples,
     llm_unavailable,
     md_escape,
-    merge_update,
     move_target,
     neighbour,
     next_undecided,
-    note_from_upload,
     note_spans,
-    notes_from_uploads,
     pick_from_click,
     profile_names,
     quote_evidence,
     rejected_by,
-    run_coding,
     status_counts,
     steps_by_stage,
-    upload_title,
 )
-from index.errors import NoteError
 from index.store import CodeStore
 
 NOTE = "Assessment:\nType 2 diabetes with diabetic CKD stage 3.\nHTN.\nDenies asthma.\n"
@@ -95,75 +83,6 @@ def test_md_escape_neutralises_markdown_html_and_directives():
     assert md_escape(None) == ""
 
 
-# -- samples and uploads --------------------------------------------------------------------------
-
-
-def test_the_shipped_samples_are_listed_with_their_titles_and_settings():
-    samples = list_samples()
-    assert [(s.name[:2], s.setting) for s in samples] == [
-        ("01", "outpatient"),
-        ("02", "inpatient"),
-        ("03", "inpatient"),
-        ("04", "inpatient"),
-        ("05", "inpatient"),
-        ("06", "outpatient"),
-        ("07", "outpatient"),
-        ("08", "outpatient"),
-    ]
-    assert samples[0] == Sample(
-        "01-outpatient-diabetes-ckd-followup",
-        "Outpatient visit: diabetes and kidney follow-up",
-        "outpatient",
-        SAMPLES_DIR / "01-outpatient-diabetes-ckd-followup.txt",
-    )
-    assert (SAMPLES_DIR / "README.md").read_text(encoding="utf-8").count("synthetic") >= 1
-
-
-def test_samples_that_are_not_notes_are_left_out(tmp_path):
-    (tmp_path / "b-inpatient-x.txt").write_text("\n  Discharge summary  \nbody\n", encoding="utf-8")
-    (tmp_path / "a-empty.txt").write_text("   \n", encoding="utf-8")
-    (tmp_path / "c.md").write_text("not a note", encoding="utf-8")
-    assert list_samples(tmp_path) == [
-        Sample("b-inpatient-x", "Discharge summary", "inpatient", tmp_path / "b-inpatient-x.txt")
-    ]
-    assert list_samples(tmp_path / "missing") == []
-
-
-def test_an_upload_is_decoded_like_a_note_on_disk_and_kept_exactly():
-    assert note_from_upload("a.txt", b"HTN.\r\nCKD 3.\r\n") == "HTN.\r\nCKD 3.\r\n"
-    assert note_from_upload("bom.txt", codecs.BOM_UTF8 + "Fièvre.".encode()) == "Fièvre."
-    assert note_from_upload("utf16.txt", "Fièvre.".encode("utf-16")) == "Fièvre."
-    assert note_from_upload("cp1252.txt", "Patient’s BP 150/90.".encode("cp1252")) == "Patient’s BP 150/90."
-
-
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        (b"  \n\t\n", "note empty.txt is empty"),
-        (b"\x00\x01\x02 binary", "note empty.txt looks binary (contains NUL bytes), not like text"),
-        (b"x" * 11, "note empty.txt is too large: 11 bytes, over the limit of 10 bytes"),
-    ],
-)
-def test_a_bad_upload_is_refused_with_its_own_name(data, message):
-    with pytest.raises(NoteError) as err:
-        note_from_upload("folder/empty.txt", data, max_bytes=10)
-    assert str(err.value) == message
-
-
-def test_a_bad_upload_does_not_stop_the_others():
-    got = notes_from_uploads([("a.txt", b"HTN."), ("b.txt", b""), ("c.txt", b"CKD 3.")])
-    assert got == [
-        UploadedNote("a.txt", "HTN."),
-        UploadedNote("b.txt", None, "note b.txt is empty"),
-        UploadedNote("c.txt", "CKD 3."),
-    ]
-
-
-def test_upload_title():
-    assert upload_title("discharge_summary-03.txt") == "discharge summary 03"
-    assert upload_title("dir/visit.TXT") == "visit"
-
-
 # -- the worklist ---------------------------------------------------------------------------------
 
 
@@ -191,10 +110,10 @@ def test_code_rows_in_list_order():
     rows = code_rows(CODES)
     colours = code_colours(CODES)
     assert rows == [
-        CodeRow("E11.22", "title of E11.22", "accepted", 1, True, colours["E11.22"], "0.99", "agent", "", 1),
-        CodeRow("N18.30", "title of N18.30", "suggested", 2, False, colours["N18.30"], "0.95", "agent", "", 1),
-        CodeRow("I10", "title of I10", "suggested", 3, False, colours["I10"], "0.65", "agent", "", 1),
-        CodeRow("J45.909", "title of J45.909", "rejected", 4, False, None, "", "agent", "negated: denies", 0),
+        CodeRow("E11.22", "title of E11.22", "accepted", 1, True, colours["E11.22"], ""),
+        CodeRow("N18.30", "title of N18.30", "suggested", 2, False, colours["N18.30"], ""),
+        CodeRow("I10", "title of I10", "suggested", 3, False, colours["I10"], ""),
+        CodeRow("J45.909", "title of J45.909", "rejected", 4, False, None, "negated: denies"),
     ]
     assert [r.live for r in rows] == [True, True, True, False]
 
@@ -308,25 +227,7 @@ def test_change_options_skip_unknown_codes(store):
     assert [o.code for o in change_options(store, "E11.9", ["X00.0", "E11.9"])] == ["E11.2"]
 
 
-def test_change_steps_change_in_place_or_swap_in_a_rejected_candidate():
-    e11_29 = code("E11.29", "rejected", 5, reason="a loose semantic neighbour", confidence=None)
-    codes = [DM, CKD, HTN, ASTHMA, e11_29]
-    assert change_steps(codes, "N18.30", "N18.31") == [("change", "N18.30", "N18.31")]
-    assert change_steps(codes, "E11.22", "E11.29") == [
-        ("reject", "E11.22", "changed to E11.29"),
-        ("accept", "E11.29"),
-        ("principal", "E11.29"),
-    ]
-    assert change_steps(codes, "N18.30", "E11.29") == [
-        ("reject", "N18.30", "changed to E11.29"),
-        ("accept", "E11.29"),
-        ("move", "E11.29", "2"),
-    ]
-    assert change_steps(codes, "I10", "E11.29") == [("reject", "I10", "changed to E11.29"), ("accept", "E11.29")]
-    assert change_steps(codes, "I10", "N18.30") == [("change", "I10", "N18.30")]  # the store refuses it
-
-
-# -- reasoning, coding ----------------------------------------------------------------------------
+# -- reasoning and options ----------------------------------------------------------------------------
 
 
 def test_steps_are_grouped_by_stage_in_order():
@@ -350,61 +251,6 @@ def test_profile_names_are_the_folders_under_profiles(tmp_path):
         (tmp_path / "profiles" / name).mkdir(parents=True)
     (tmp_path / "profiles" / "notes.txt").write_text("x", encoding="utf-8")
     assert profile_names(tmp_path) == ["alpha", "zeta"]
-
-
-def test_merge_update_accumulates_progress_and_replaces_the_rest():
-    state = merge_update({"note": "n", "progress": ["analyze: 1"]}, {"codes": [1], "progress": ["locate: 2"]})
-    assert state == {"note": "n", "codes": [1], "progress": ["analyze: 1", "locate: 2"]}
-    assert merge_update(state, None) == state
-
-
-class ScriptedGraph:
-    """A fake compiled graph: streams the updates it was given, and records its input."""
-
-    def __init__(self, updates):
-        self.updates = updates
-        self.input = None
-
-    def stream(self, graph_input, stream_mode):
-        assert stream_mode == "updates"
-        self.input = graph_input
-        yield from self.updates
-
-
-def test_run_coding_reports_each_step_and_returns_the_final_state():
-    graph = ScriptedGraph(
-        [
-            {"analyze": {"statements": [], "progress": ["analyze: 2 sentences"]}},
-            {"assign": {"proposals": ["x"], "progress": ["assign: 1 code"]}},
-            {"reconcile": {"codes": ["E11.22"], "rejected": [], "progress": ["reconcile: 1 code"]}},
-        ]
-    )
-    lines: list[str] = []
-    state = run_coding(graph, case(setting="inpatient"), lines.append)
-    assert lines == ["analyze: 2 sentences", "assign: 1 code", "reconcile: 1 code"]
-    assert graph.input == {
-        "note_id": "C0007",
-        "note": NOTE,
-        "setting": "inpatient",
-        "reasoner": "offline",
-        "profile": None,
-    }
-    assert state["codes"] == ["E11.22"] and state["proposals"] == ["x"] and state["progress"] == lines
-
-
-def test_run_coding_on_the_mini_code_book_saves_as_a_case_result(mini_coder, tmp_path):
-    cases = CaseStore(tmp_path / "cases.sqlite")
-    new = cases.create_case("Type 2 diabetes with diabetic CKD stage 3. HTN.")
-    lines: list[str] = []
-    state = run_coding(mini_coder.graph, new, lines.append)
-    assert [line.split(":")[0] for line in lines] == ["analyze", "locate", "assign", "verify", "reconcile"]
-    saved = cases.save_result(new.id, state, "dana")
-    assert [(c.code, c.status, c.principal) for c in saved if c.status != "rejected"] == [
-        ("E11.22", "suggested", True),
-        ("N18.30", "suggested", False),
-        ("I10", "suggested", False),
-    ]
-    assert [(e.start, e.end, e.text) for e in saved[2].evidence] == [(43, 46, "HTN")]
 
 
 # -- the audit trail and exports ------------------------------------------------------------------
@@ -456,10 +302,6 @@ def test_times_are_utc(tmp_path):
     made = cases.create_case("HTN.")
     cases.set_status(made.id, "done", "dana")
     assert audit_rows(cases.audit(made.id))[0]["time (UTC)"] == "2026-03-04 05:06:07"
-
-
-def test_samples_dir_is_in_assets():
-    assert Path(__file__).resolve().parents[2] / "assets" / "samples" == SAMPLES_DIR
 
 
 def test_a_quote_is_found_where_the_note_has_it_whatever_its_case_and_line_breaks():

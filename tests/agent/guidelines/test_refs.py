@@ -2,41 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from agent.guidelines.refs import CodeRef, parse_refs
-from agent.records import Finding
-from index.store import CodeStore
-
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[CodeStore]:
-    """A real store built from the guideline fixture, the way `coda index build` builds one."""
-    from index.build import STORE_FILE, build_index
-    from index.loaders.cms import CmsReleaseLoader
-
-    release = tmp_path_factory.mktemp("guidelines-release")
-    shutil.copy(FIXTURES / "tabular_guidelines.xml", release / "icd10cm-tabular-guidelines.xml")
-    built = build_index(CmsReleaseLoader(release), tmp_path_factory.mktemp("guidelines-data"), lambda: embedder)
-    opened = CodeStore(built.path / STORE_FILE)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture(scope="module")
-def mini(mini_search) -> CodeStore:
-    return mini_search.store
-
-
-def brief(findings: list[Finding]) -> list[tuple[str, str, tuple[str, ...]]]:
-    return [(f.kind, f.severity, f.codes) for f in findings]
-
 
 # --- parse_refs ------------------------------------------------------------------------------
 

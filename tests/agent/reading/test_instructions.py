@@ -9,22 +9,7 @@ import pytest
 
 from agent.reading.instructions import INJECTION_PATTERNS_FILE, InjectionPatterns, instruction_in
 from agent.reading.quotes import find_quotes
-from agent.reading.segment import Span
 from index.errors import DataError
-
-NOTE = (
-    "HPI: 67 y.o. woman with Type 2 diabetes mellitus and CKD stage 3.\n"
-    "Assessment:\n"
-    "1. Type 2   diabetes\n   mellitus with diabetic chronic kidney disease\n"
-    "2. Hypertension, on lisinopril. Hypertension is controlled.\n"
-)
-
-
-def check(note: str, span: Span | None) -> Span:
-    assert span is not None
-    assert note[span.start : span.end] == span.text
-    return span
-
 
 # --- instructions aimed at the model ------------------------------------------------------------
 

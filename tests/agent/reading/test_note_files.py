@@ -10,8 +10,6 @@ import pytest
 from agent.reading.note_files import iter_note_paths, read_note
 from index.errors import DataError, NoteError
 
-CODIESP = Path(__file__).resolve().parents[3].parent / "shared" / "datasets" / "codiesp"
-
 
 def write_bytes(path: Path, data: bytes) -> Path:
     path.write_bytes(data)

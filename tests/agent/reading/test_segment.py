@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 
 from agent.reading.assertion import Assertion, assertion_of
 from agent.reading.segment import Analysis, Clause, Section, Sentence, Span, analyze
 from index.errors import NoteError
-
-GOLDEN = Path(__file__).parents[1] / "golden" / "assertions.json"
 
 NOTE = (
     "Patient: Jane Doe, 67 y.o. female, seen by Dr. Smith.\n"

@@ -1,4 +1,4 @@
-"""Demo of the note view component: `streamlit run app/demo_note_view.py`.
+"""Demo of the note view component: `streamlit run tests/app/demo_note_view.py`.
 
 A short note with two overlapping codes (and a line of markup that must show as text). The last
 click is written under the note as `Clicked: {...}` (in `.st-key-clicked`) for browser tests.

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B.claim import Claim
 
-from agent.records import Evidence
-from app.cases import Case, CaseCode, CaseStore
-from app.exports import claim_codes, claim_csv, fhir_claim, x12_hi_segment
+from agent.records import CodingResult, Evidence, Suggestion
+from app.review.exports import claim_codes, claim_csv, fhir_claim, x12_hi_segment
+from app.review.records import Case, CaseCode
+from app.review.store import CaseStore
+from index.errors import ExportError
 
 CASE = Case(
     "C0007",
@@ -180,7 +182,7 @@ def test_x12_hi_segment() -> None:
 def test_x12_hi_segment_holds_twelve_codes() -> None:
     twelve = [code("E11.22", "t", "accepted", 1, True)] + [code(f"Z{n:02d}.0", "t", "added", n) for n in range(2, 13)]
     assert x12_hi_segment(twelve) == "HI*ABK:E1122" + "".join(f"*ABF:Z{n:02d}0" for n in range(2, 13)) + "~"
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(ExportError) as err:
         x12_hi_segment([*twelve, code("Z99.0", "t", "added", 13)])
     assert str(err.value) == (
         "an 837P HI segment carries at most 12 diagnosis codes, not 13: reject or remove codes before exporting to X12"
@@ -212,43 +214,30 @@ def test_exports_refuse_a_claim_without_codes_or_principal(codes: list[CaseCode]
         lambda: x12_hi_segment(codes),
         lambda: claim_csv(CASE, codes, "ana", AT),
     ):
-        with pytest.raises(ValueError, match=message):
+        with pytest.raises(ExportError, match=message):
             export()
+
+
+def test_a_fhir_claim_that_does_not_validate_is_refused() -> None:
+    with pytest.raises(ExportError) as err:
+        fhir_claim(CASE, CODES, created="the first of March")
+    assert str(err.value) == (
+        "the FHIR Claim of case C0007 does not validate: "
+        "created: Value error, DateTime value string does not match spec regex."
+    )
 
 
 def test_exports_of_a_case_reviewed_in_the_store(tmp_path: Path) -> None:
     note = "Type 2 diabetes with diabetic CKD. CKD stage 3. HTN."
     with CaseStore(tmp_path / "cases.sqlite") as store:
         case = store.create_case(note, "Review")
-        store.save_result(
-            case.id,
-            {
-                "codes": [
-                    {
-                        "code": "E11.22",
-                        "title": "T2DM with diabetic CKD",
-                        "evidence": [{"start": 0, "end": 33, "text": "Type 2 diabetes with diabetic CKD"}],
-                        "reasoning": "",
-                        "confidence": 0.9,
-                    },
-                    {
-                        "code": "I10",
-                        "title": "Essential (primary) hypertension",
-                        "evidence": [{"start": 48, "end": 51, "text": "HTN"}],
-                        "reasoning": "",
-                        "confidence": 0.8,
-                    },
-                ],
-                "candidates": [],
-            },
-            "ana",
-        )
+        dm = Suggestion("E11.22", "T2DM with diabetic CKD", (Evidence(0, 33, note[:33]),), 0.9, principal=True)
+        htn = Suggestion("I10", "Essential (primary) hypertension", (Evidence(48, 51, "HTN"),), 0.8)
+        store.save_result(case.id, CodingResult(case.id, codes=[dm, htn]), "ana")
         store.accept(case.id, "E11.22", "ana")
         store.reject(case.id, "I10", "hypertension with CKD is I12.9", "ana")
-        store.add(
-            case.id, "N18.30", "CKD stage 3 unspecified", "ana", [{"start": 35, "end": 47, "text": "CKD stage 3."}]
-        )
-        store.add(case.id, "I12.9", "Hypertensive CKD", "ana", [{"start": 48, "end": 51, "text": "HTN"}])
+        store.add(case.id, "N18.30", "CKD stage 3 unspecified", "ana", [Evidence(35, 47, "CKD stage 3.")])
+        store.add(case.id, "I12.9", "Hypertensive CKD", "ana", [Evidence(48, 51, "HTN")])
         store.move(case.id, "I12.9", 2, "ana")
         codes = store.codes(case.id)
     assert x12_hi_segment(codes) == "HI*ABK:E1122*ABF:I129*ABF:N1830~"

@@ -1,9 +1,9 @@
 """The final claim of a case, in the forms a billing system takes: a FHIR Claim, an 837P HI segment, CSV.
 
 Every export holds the accepted and added codes only, principal first, then in sequence order.
-They do not check the codes against the guidelines: the caller runs `app.validation.validate_claim`
+They do not check the codes against the guidelines: the caller runs `app.review.validation.validate_claim`
 first and exports only when nothing blocks; what would make an export wrong (no codes, no single
-principal, too many codes for the segment) raises ValueError.
+principal, too many codes for the segment, a Claim that does not validate) raises ExportError.
 
 FHIR: the Claim is built and validated with `fhir.resources.R4B` (FHIR 4.3.0, R4-compatible), not
 the package's default R5 models. Each diagnosis's `type` comes from the code system
@@ -20,8 +20,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fhir.resources.R4B.claim import Claim
+from pydantic import ValidationError
 
-from app.cases import Case, CaseCode, dotted
+from app.review.records import Case, CaseCode, dotted
+from index.errors import ExportError
 
 ICD10CM_SYSTEM = "http://hl7.org/fhir/sid/icd-10-cm"
 CLAIM_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/claim-type"
@@ -43,11 +45,11 @@ def claim_codes(codes: Iterable[CaseCode]) -> list[CaseCode]:
 def _final(codes: Iterable[CaseCode]) -> list[CaseCode]:
     final = claim_codes(codes)
     if not final:
-        raise ValueError("the claim has no codes: accept or add at least one code before exporting")
+        raise ExportError("the claim has no codes: accept or add at least one code before exporting")
     principals = [c.code for c in final if c.principal]
     if len(principals) != 1:
         which = "none" if not principals else ", ".join(principals)
-        raise ValueError(f"a claim needs exactly one principal diagnosis among its accepted codes, not {which}")
+        raise ExportError(f"a claim needs exactly one principal diagnosis among its accepted codes, not {which}")
     return final
 
 
@@ -69,7 +71,8 @@ def fhir_claim(
         created = datetime.now(UTC)
     if isinstance(created, datetime):
         created = created.isoformat(timespec="seconds")
-    claim = Claim.model_validate(
+    claim = _validated_claim(
+        case.id,
         {
             "resourceType": "Claim",
             "id": case.id,
@@ -91,9 +94,17 @@ def fhir_claim(
                 }
                 for i, c in enumerate(final, 1)
             ],
-        }
+        },
     )
     return claim.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _validated_claim(case_id: str, resource: dict[str, Any]) -> Claim:
+    try:
+        return Claim.model_validate(resource)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'Claim'}: {e['msg']}" for e in exc.errors())
+        raise ExportError(f"the FHIR Claim of case {case_id} does not validate: {problems}") from exc
 
 
 def x12_hi_segment(codes: Iterable[CaseCode]) -> str:
@@ -101,7 +112,7 @@ def x12_hi_segment(codes: Iterable[CaseCode]) -> str:
     codes without dots, e.g. "HI*ABK:E1122*ABF:N1830*ABF:I10~". At most 12 codes."""
     final = _final(codes)
     if len(final) > X12_837P_MAX_CODES:
-        raise ValueError(
+        raise ExportError(
             f"an 837P HI segment carries at most {X12_837P_MAX_CODES} diagnosis codes, not {len(final)}: "
             "reject or remove codes before exporting to X12"
         )

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.guidelines import GuidelineRules, check_all
-from agent.records import Finding
-from app.cases import Case, CaseCode
-from app.exports import claim_codes
+from agent.guidelines.checks import check_all
+from agent.guidelines.rules import GuidelineRules
+from agent.records import SETTINGS, Finding
+from app.review.exports import claim_codes
+from app.review.guards import one_of
+from app.review.records import Case, CaseCode
 from index.store import CodeStore
 
 
@@ -33,8 +35,10 @@ def validate_claim(
     store: CodeStore,
     setting: str | None = None,
 ) -> Validation:
-    """Validate the claim of `case` (in `setting`, the case's own by default) from its codes."""
+    """Validate the claim of `case` (in `setting`, the case's own by default) from its codes;
+    DecisionRefused for a setting that is not a care setting."""
     setting = setting or case.setting
+    one_of("setting", setting, SETTINGS)
     _, limit = GuidelineRules.default().for_setting(setting)
     final = claim_codes(codes)
     if not final:

@@ -7,8 +7,9 @@ from dataclasses import replace
 import pytest
 
 from agent.records import Finding
-from app.cases import Case, CaseCode
-from app.validation import Validation, validate_claim
+from app.review.records import Case, CaseCode
+from app.review.validation import Validation, validate_claim
+from index.errors import DecisionRefused
 from index.store import CodeStore
 
 CASE = Case(
@@ -135,5 +136,5 @@ def test_more_codes_than_the_claim_holds(store: CodeStore) -> None:
 
 
 def test_an_unknown_setting_is_refused(store: CodeStore) -> None:
-    with pytest.raises(ValueError, match="setting must be one of inpatient, outpatient, not 'ER'"):
+    with pytest.raises(DecisionRefused, match="setting must be one of inpatient, outpatient, not 'ER'"):
         validate_claim(CASE, REVIEWED, store, "ER")

@@ -1,0 +1,95 @@
+"""The records of the case store: a case (`Case`), one of its codes (`CaseCode`) and one line of
+its audit trail (`AuditEntry`), with the statuses they move through and the claim spelling of a
+code (`dotted`).
+
+A case is "new", then "coded" once the agent's result is saved, "in_review" from the coder's
+first decision, and "done" when the coder closes it. A code is "suggested" or "rejected" by the
+agent, then "accepted", "rejected" or "added" by the coder; only accepted and added codes go on
+the claim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+from agent.records import Evidence, Step
+from index.model import code_key
+
+CaseStatus = Literal["new", "coded", "in_review", "done"]
+CodeStatus = Literal["suggested", "accepted", "rejected", "added"]
+Origin = Literal["agent", "coder"]
+
+CASE_STATUSES: tuple[CaseStatus, ...] = get_args(CaseStatus)
+LIVE: tuple[CodeStatus, ...] = ("suggested", "accepted", "added")  # the codes not rejected
+ON_CLAIM: tuple[CodeStatus, ...] = ("accepted", "added")
+# A decision on a case in one of these statuses moves it to "in_review".
+REVIEW_STARTS: tuple[CaseStatus, ...] = ("new", "coded")
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    title: str
+    note: str
+    status: CaseStatus
+    setting: str
+    reasoner: str
+    profile: str | None
+    created_at: str  # UTC, ISO 8601
+    updated_at: str
+    source: str  # pasted | upload | sample:<name>
+
+    @property
+    def undecided(self) -> bool:
+        """No decision on its codes yet: its coding options may change and it may be coded again."""
+        return self.status in REVIEW_STARTS
+
+
+@dataclass(frozen=True)
+class CaseCode:
+    """One code of a case, as the agent suggested it or the coder decided it."""
+
+    case_id: str
+    code: str
+    title: str
+    status: CodeStatus
+    sequence: int
+    principal: bool
+    evidence: tuple[Evidence, ...]
+    reasoning: tuple[Step, ...]
+    confidence: float | None  # the agent's; None for a code the coder added or changed to
+    reason: str  # why it was rejected (by the agent or the coder); "" otherwise
+    origin: Origin
+    alternatives: tuple[str, ...] = ()  # codes the agent says the coder may prefer
+
+    @property
+    def on_claim(self) -> bool:
+        return self.status in ON_CLAIM
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of a case's audit trail.
+
+    `code_before` and `code_after` are the code the entry concerns before and after it (None where
+    there is none: `code_before` of "added", `code_after` of "rejected", both for case-level
+    actions). `reason` is the coder's reason; for "moved" it says "3 -> 1", for "status" "in_review
+    -> done". Actions: coded, options, accepted, rejected, changed, added, moved, principal, status.
+    The move to "in_review" that a case's first decision makes has no entry of its own.
+    """
+
+    id: int
+    case_id: str
+    at: str  # UTC, ISO 8601
+    coder: str
+    action: str
+    code_before: str | None
+    code_after: str | None
+    reason: str
+
+
+def dotted(code: str) -> str:
+    """An ICD-10-CM code as written on a claim: upper case, the dot after the category ("e1122" -> "E11.22")."""
+    key = code_key(code)
+    return f"{key[:3]}.{key[3:]}" if len(key) > 3 else key

@@ -1,0 +1,136 @@
+"""Records to rows of the case store and back, and the agent's `CodingResult` as the codes and
+findings of a case.
+
+Evidence, reasoning steps, alternatives and a finding's codes are kept as JSON text in their rows;
+a row that does not read back raises DataError, as does an agent result that does not fit its note.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict
+from typing import Any
+
+from agent.records import CodingResult, Evidence, Finding, Step
+from app.review.guards import check_evidence
+from app.review.records import Case, CaseCode, dotted
+from index.errors import DataError
+from index.model import code_key
+
+SEVERITIES = ("error", "warning")
+
+
+def case_from_row(row: sqlite3.Row) -> Case:
+    return Case(
+        id=row["id"],
+        title=row["title"],
+        note=row["note"],
+        status=row["status"],
+        setting=row["setting"],
+        reasoner=row["reasoner"],
+        profile=row["profile"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        source=row["source"],
+    )
+
+
+def code_from_row(row: sqlite3.Row) -> CaseCode:
+    """A code of a case from its row; KeyError, TypeError or ValueError when the row is corrupt."""
+    return CaseCode(
+        case_id=row["case_id"],
+        code=row["code"],
+        title=row["title"],
+        status=row["status"],
+        sequence=row["sequence"],
+        principal=bool(row["principal"]),
+        evidence=tuple(Evidence(**e) for e in json.loads(row["evidence"])),
+        reasoning=tuple(Step(**s) for s in json.loads(row["reasoning"])),
+        confidence=row["confidence"],
+        reason=row["reason"],
+        origin=row["origin"],
+        alternatives=tuple(json.loads(row["alternatives"])),
+    )
+
+
+def code_params(c: CaseCode) -> tuple[Any, ...]:
+    """The values of a `case_codes` row, in column order."""
+    return (
+        c.case_id,
+        c.code,
+        c.title,
+        c.status,
+        c.sequence,
+        int(c.principal),
+        json.dumps([asdict(e) for e in c.evidence]),
+        json.dumps([asdict(s) for s in c.reasoning]),
+        c.confidence,
+        c.reason,
+        c.origin,
+        json.dumps(list(c.alternatives)),
+    )
+
+
+def finding_from_row(row: sqlite3.Row) -> Finding:
+    return Finding(row["kind"], row["severity"], row["message"], tuple(json.loads(row["codes"])))
+
+
+def finding_params(case_id: str, position: int, f: Finding) -> tuple[Any, ...]:
+    """The values of a `findings` row, in column order."""
+    return (case_id, position, f.kind, f.severity, f.message, json.dumps(list(f.codes)))
+
+
+def result_codes(case: Case, result: CodingResult) -> list[CaseCode]:
+    """The agent's result as the case's codes: the suggestions at sequences 1..n, the principal (the
+    suggestion marked so, if any) first, then the rejected candidates with the agent's reason. A
+    code listed twice is kept once, where it first comes. Raises DataError when a span of evidence
+    is not exactly where it says in the note."""
+    suggested = sorted(result.codes, key=lambda s: not s.principal)  # stable: the rest keep their order
+    marked = bool(suggested) and suggested[0].principal
+    rows: list[CaseCode] = []
+    seen: set[str] = set()
+    for s in suggested:
+        code = dotted(s.code)
+        if code_key(code) in seen:
+            continue
+        seen.add(code_key(code))
+        principal = marked and not rows
+        rows.append(
+            CaseCode(
+                case.id,
+                code,
+                s.title,
+                "suggested",
+                len(rows) + 1,
+                principal,
+                tuple(s.evidence),
+                tuple(s.reasoning),
+                float(s.confidence),
+                "",
+                "agent",
+                tuple(s.alternatives),
+            )
+        )
+    for r in result.candidates:
+        code = dotted(r.code)
+        if code_key(code) in seen:
+            continue
+        seen.add(code_key(code))
+        reason = r.reason or "rejected by the agent"
+        rows.append(
+            CaseCode(
+                case.id, code, r.title, "rejected", len(rows) + 1, False, tuple(r.evidence), (), None, reason, "agent"
+            )
+        )
+    for row in rows:
+        check_evidence(case, row.evidence, DataError)
+    return rows
+
+
+def result_findings(case: Case, result: CodingResult) -> list[Finding]:
+    """The agent's guideline findings; DataError for a severity the store does not know."""
+    bad = [f for f in result.findings if f.severity not in SEVERITIES]
+    if bad:
+        raise DataError(f"the agent's result for case {case.id} has a finding of severity {bad[0].severity!r}")
+    return [Finding(f.kind, f.severity, f.message, tuple(f.codes)) for f in result.findings]

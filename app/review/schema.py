@@ -1,0 +1,91 @@
+"""The SQL schema of the case store and its opening check: an empty file gets the schema, a case
+store of this version opens as it is, anything else is refused with a DataError.
+
+The store guards its own invariants where SQL can: at most one principal per case, and an audit
+trail that is append-only whatever code opens the file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from index.errors import DataError
+
+SCHEMA_VERSION = 1
+
+SCHEMA = (
+    "CREATE TABLE schema_version(version INTEGER NOT NULL)",
+    """CREATE TABLE cases(
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL,
+        note TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('new', 'coded', 'in_review', 'done')),
+        setting TEXT NOT NULL CHECK (setting IN ('inpatient', 'outpatient')),
+        reasoner TEXT NOT NULL,
+        profile TEXT,
+        source TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE case_codes(
+        case_id TEXT NOT NULL REFERENCES cases(id),
+        code TEXT NOT NULL,
+        title TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('suggested', 'accepted', 'rejected', 'added')),
+        sequence INTEGER NOT NULL,
+        principal INTEGER NOT NULL CHECK (principal IN (0, 1)),
+        evidence TEXT NOT NULL,
+        reasoning TEXT NOT NULL,
+        confidence REAL,
+        reason TEXT NOT NULL,
+        origin TEXT NOT NULL CHECK (origin IN ('agent', 'coder')),
+        alternatives TEXT NOT NULL,
+        PRIMARY KEY (case_id, code)
+    )""",
+    # The store's own guard for "exactly one principal": never two.
+    "CREATE UNIQUE INDEX case_codes_one_principal ON case_codes(case_id) WHERE principal = 1",
+    """CREATE TABLE findings(
+        case_id TEXT NOT NULL REFERENCES cases(id),
+        position INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        severity TEXT NOT NULL CHECK (severity IN ('error', 'warning')),
+        message TEXT NOT NULL,
+        codes TEXT NOT NULL,
+        PRIMARY KEY (case_id, position)
+    )""",
+    """CREATE TABLE audit(
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        case_id TEXT NOT NULL REFERENCES cases(id),
+        at TEXT NOT NULL,
+        coder TEXT NOT NULL,
+        action TEXT NOT NULL,
+        code_before TEXT,
+        code_after TEXT,
+        reason TEXT NOT NULL
+    )""",
+    "CREATE INDEX audit_case ON audit(case_id, id)",
+    # The audit trail is append-only, whatever code opens the file.
+    """CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+       BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
+    """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+       BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
+)
+
+
+def open_schema(conn: sqlite3.Connection, path: Path) -> None:
+    """Create the schema in an empty file, or check that the file is a case store of this version.
+    Runs inside the caller's transaction."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables:
+        for statement in SCHEMA:
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+        return
+    if "schema_version" not in tables:
+        raise DataError(f"{path} is a SQLite file but not a Coda case store (no schema_version table)")
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    if row is None or row[0] != SCHEMA_VERSION:
+        found = "none" if row is None else row[0]
+        raise DataError(f"the case store {path} has schema version {found}; this Coda reads version {SCHEMA_VERSION}")

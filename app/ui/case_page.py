@@ -1,0 +1,170 @@
+"""The open case's page: its header, its coding options, the coding bar that runs the agent with its
+step-by-step progress, and the layout of the panels (the note beside the code list and the selected
+code, the claim and the audit trail below).
+
+Coding goes through the one entry of the agent, `Coder.code`, and its `CodingResult` is saved as it
+is (`CaseStore.save_result`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from agent.records import CodingOptions
+from app.note_view import note_view
+from app.review.records import Case
+from app.review.store import CaseStore
+from app.review.validation import validate_claim
+from app.settings import Settings
+from app.ui.add_code import add_code_panel
+from app.ui.claim_panel import audit_trail, claim_section
+from app.ui.code_list import code_list
+from app.ui.code_panel import code_panel
+from app.ui.session import act, coder_name, is_current_note, note_key, select, selected_code
+from app.ui.sidebar import option_widgets
+from app.workbench import (
+    STATUS_COLOURS,
+    STATUS_LABELS,
+    click_codes,
+    md_escape,
+    note_spans,
+    pick_from_click,
+    profile_names,
+)
+from index.errors import CodaError
+from index.search import CodeSearch
+
+if TYPE_CHECKING:
+    from agent.coder import Coder
+
+
+def case_view(store: CaseStore, coder: Coder, search: CodeSearch, case: Case, settings: Settings) -> None:
+    codes = store.codes(case.id)
+    case_header(case)
+    coding_options(store, settings, coder.release_dir, case)
+    coding_bar(store, coder, case)
+    known = [c.code for c in codes]
+    selected = selected_code(case.id)
+    if selected not in known:
+        selected = next((c.code for c in codes if c.on_claim or c.status == "suggested"), None)
+        select(case.id, selected, remount=False)
+    validation = validate_claim(case, codes, search.store)
+    spans, colours = note_spans(codes, selected)
+    left, right = st.columns([5, 4], gap="large")
+    with left:
+        st.markdown("#### Note")
+        key = note_key(case.id, spans)
+        with st.container(border=True, height=640, key="note_box"):
+            note_view(
+                case.note,
+                spans,
+                colours,
+                selected=selected,
+                key=key,
+                on_click=lambda: on_note_click(key, case.id, known),
+            )
+        if spans:
+            st.caption("Click a highlight to see its code's reasoning. Overlapping highlights show stripes.")
+    entries = store.audit(case.id)
+    with right:
+        code_list(case, codes, selected, entries)
+        code_panel(store, search, case, codes, selected, validation, colours, entries)
+        add_code_panel(store, search, case)
+    st.divider()
+    claim_section(store, case, codes, validation)
+    audit_trail(entries)
+
+
+def on_note_click(key: str, case_id: str, known: list[str]) -> None:
+    if not is_current_note(key, case_id):
+        return
+    clicked = click_codes(st.session_state.get(key))
+    # Overlapping highlights cycle through their codes on repeated clicks: those need a fresh mount.
+    select(case_id, pick_from_click(clicked, selected_code(case_id), known), remount=len(clicked) > 1)
+
+
+def case_header(case: Case) -> None:
+    st.markdown(f"### {case.id} · {md_escape(case.title)}")
+    badges = [
+        f":{STATUS_COLOURS[case.status]}-badge[{STATUS_LABELS[case.status]}]",
+        f":gray-badge[{case.setting}]",
+        f":gray-badge[{case.reasoner} reasoner]",
+        f":gray-badge[profile {md_escape(case.profile)}]" if case.profile else ":gray-badge[no profile]",
+    ]
+    st.markdown(" ".join(badges))
+    st.caption(f"{md_escape(case.source)} · created {case.created_at[:16].replace('T', ' ')} UTC")
+
+
+def coding_options(store: CaseStore, settings: Settings, release_dir: Path, case: Case) -> None:
+    """Change how the agent codes this case, until review starts (then coding again would
+    discard the coder's decisions, so the options stay)."""
+    if not case.undecided:
+        return
+    with st.expander("Coding options: setting, reasoner, profile", expanded=False):
+        profiles = profile_names(release_dir)
+        if case.profile and case.profile not in profiles:
+            profiles.append(case.profile)  # a profile since removed still shows what the case was coded with
+        chosen = option_widgets(settings, profiles, f"opt_{case.id}", (case.setting, case.reasoner, case.profile))
+        st.button(
+            "Apply" + (": then code again" if case.status == "coded" else ""),
+            key="apply_options",
+            icon=":material/tune:",
+            disabled=chosen == (case.setting, case.reasoner, case.profile),
+            on_click=apply_options,
+            args=(store, case.id, *chosen),
+        )
+
+
+def apply_options(store: CaseStore, case_id: str, setting: str, reasoner: str, profile: str | None) -> None:
+    act(
+        lambda: store.set_options(case_id, setting, reasoner, profile, coder_name()),
+        f"{case_id} will be coded {setting}, {reasoner} reasoner, {profile or 'no profile'}",
+    )
+
+
+def coding_bar(store: CaseStore, coder: Coder, case: Case) -> None:
+    """The button that runs the agent, its step-by-step progress while it runs, and afterwards."""
+    decided = not case.undecided
+    clicked = st.button(
+        "Code this note" if case.status == "new" else "Code again",
+        key="code_case",
+        type="primary" if case.status == "new" else "secondary",
+        icon=":material/play_arrow:",
+        disabled=decided,
+        help=(
+            "Coding again would discard the decisions made on this case."
+            if decided
+            else f"Run the agent: {case.setting}, {case.reasoner} reasoner, {case.profile or 'no profile'}"
+        ),
+    )
+    if clicked:
+        lines: list[str] = []
+
+        def report(line: str) -> None:
+            lines.append(line)
+            st.write(md_escape(line))
+
+        with st.status(f"Coding {case.id} ...", expanded=True) as status:
+            try:
+                options = CodingOptions(case.setting, case.reasoner, case.profile)
+                result = coder.code(case.note, options, on_progress=report, note_id=case.id)
+                store.save_result(case.id, result, coder_name())
+            except CodaError as exc:
+                status.update(label=f"Coding {case.id} failed", state="error")
+                st.error(md_escape(str(exc)))
+                return
+        summary = f"Coded by the {result.reasoner} reasoner"
+        if result.fallback:
+            lines.append(f"fallback: {result.fallback}")
+        st.session_state.setdefault("progress", {})[case.id] = (summary, lines)
+        select(case.id, None)
+        st.rerun()
+    progress = st.session_state.setdefault("progress", {}).get(case.id)
+    if progress:
+        summary, lines = progress
+        with st.status(summary, state="complete", expanded=False):
+            for line in lines:
+                st.write(md_escape(line))

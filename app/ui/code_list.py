@@ -1,0 +1,83 @@
+"""The case's code list: the live codes in sequence order, each with the colour of its highlights,
+its status and the principal mark; Previous/Next (K/J) through the list; and the rejected codes
+folded away below, each with why and by whom. A click on a code selects it.
+"""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from app.review.records import AuditEntry, Case, CaseCode
+from app.ui.session import select
+from app.workbench import CODE_STATUS_COLOURS, code_rows, md_escape, neighbour, rejected_by
+
+
+def code_list(case: Case, codes: list[CaseCode], selected: str | None, entries: list[AuditEntry]) -> None:
+    rows = code_rows(codes)
+    live = [r for r in rows if r.live]
+    rejected = [r for r in rows if not r.live]
+    with st.container(horizontal=True, vertical_alignment="center", wrap=False):
+        st.markdown(f"#### Codes ({len(live)})")
+        st.space("stretch")
+        st.button(
+            "Previous",
+            key="code_prev",
+            shortcut="K",
+            type="tertiary",
+            icon=":material/keyboard_arrow_up:",
+            on_click=lambda: select(case.id, neighbour(codes, selected, -1)),
+        )
+        st.button(
+            "Next",
+            key="code_next",
+            shortcut="J",
+            type="tertiary",
+            icon=":material/keyboard_arrow_down:",
+            on_click=lambda: select(case.id, neighbour(codes, selected, 1)),
+        )
+    if not live:
+        st.caption("No codes yet: code the note." if case.status == "new" else "No live codes: every one is rejected.")
+    for row in live:
+        with st.container(horizontal=True, vertical_alignment="center", wrap=False, key=f"row_{row.code}"):
+            st.markdown(swatch(row.colour, str(row.sequence)), unsafe_allow_html=True, width="content")
+            st.button(
+                f"**{row.code}** {md_escape(row.title)}",
+                key=f"pick_{row.code}",
+                type="secondary" if row.code == selected else "tertiary",
+                on_click=select,
+                args=(case.id, row.code),
+                width="stretch",
+                wrap=True,
+            )
+            if row.principal:
+                st.badge("principal", color="primary")
+            st.badge(row.status, color=CODE_STATUS_COLOURS[row.status])
+    with st.expander(f"Rejected codes ({len(rejected)}), with why", expanded=False):
+        if not rejected:
+            st.caption("Nothing rejected.")
+        for row in rejected:
+            with st.container(horizontal=True, vertical_alignment="center", wrap=False, key=f"rej_{row.code}"):
+                st.button(
+                    f"**{row.code}** {md_escape(row.title)}",
+                    key=f"pick_{row.code}",
+                    type="secondary" if row.code == selected else "tertiary",
+                    on_click=select,
+                    args=(case.id, row.code),
+                    width="stretch",
+                    wrap=True,
+                )
+                st.badge(f"by {md_escape(rejected_by(row.code, entries) or 'the agent')}", color="gray")
+            st.caption(md_escape(row.reason))
+
+
+def swatch(colour: str | None, text: str) -> str:
+    """A small square in the code's highlight colour holding its sequence number (HTML)."""
+    background = colour or "transparent"
+    border = "1px dashed #9ca3af" if colour is None else "1px solid rgba(0,0,0,.15)"
+    return (
+        f'<div style="background:{background};border:{border};border-radius:4px;width:1.9rem;height:1.9rem;'
+        f'display:flex;align-items:center;justify-content:center;color:#111827;font-weight:600">'
+        f"{html.escape(text)}</div>"
+    )

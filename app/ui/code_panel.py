@@ -1,0 +1,228 @@
+"""The selected code's panel: the coder's decisions on it (accept, move, make principal, reject with
+a reason, change to a related code), then why the agent suggested it (its words in the note, the
+agent's steps, its alternatives) and its Tabular entry with the guideline checks that name it.
+
+Each decision runs as a widget callback through `act`, so the page that follows a click already
+shows its result, and a refused decision becomes a message.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import streamlit as st
+
+from app.review.records import AuditEntry, Case, CaseCode
+from app.review.store import CaseStore
+from app.review.validation import Validation
+from app.ui.session import act, coder_name, flash, select
+from app.workbench import (
+    CODE_STATUS_COLOURS,
+    REJECT_REASONS,
+    REJECTED_COLOUR,
+    change_options,
+    md_escape,
+    move_target,
+    next_undecided,
+    rejected_by,
+    steps_by_stage,
+)
+from index.entry import describe
+from index.errors import CodaError
+from index.search import CodeSearch
+
+
+def code_panel(
+    store: CaseStore,
+    search: CodeSearch,
+    case: Case,
+    codes: list[CaseCode],
+    selected: str | None,
+    validation: Validation,
+    colours: dict[str, str],
+    entries: list[AuditEntry],
+) -> None:
+    """The selected code: its decisions, then why the agent suggested it."""
+    code = next((c for c in codes if c.code == selected), None)
+    if code is None:
+        st.caption("Select a code in the list, or click a highlight in the note, to see why it was suggested.")
+        return
+    done = case.status == "done"
+    with st.container(border=True, key="code_panel"):
+        st.markdown(f"#### {code.code} · {md_escape(code.title)}")
+        badges = [f":{CODE_STATUS_COLOURS[code.status]}-badge[{code.status}]"]
+        if code.principal:
+            badges.append(":primary-badge[principal]")
+        if code.confidence is not None:
+            badges.append(f":gray-badge[confidence {code.confidence:.2f}]")
+        badges.append(":gray-badge[from the agent]" if code.origin == "agent" else ":gray-badge[chosen by the coder]")
+        st.markdown(" ".join(badges))
+        if code.status == "rejected":
+            who = rejected_by(code.code, entries) or "the agent"
+            st.info(f"Rejected by {md_escape(who)}: {md_escape(code.reason)}")
+        decision_buttons(store, search, case, codes, code, done)
+        reasoning(store, search, case, code, validation, colours)
+
+
+def decision_buttons(
+    store: CaseStore, search: CodeSearch, case: Case, codes: list[CaseCode], code: CaseCode, done: bool
+) -> None:
+    up, down = move_target(codes, code.code, -1), move_target(codes, code.code, 1)
+    with st.container(horizontal=True):
+        st.button(
+            "Accept",
+            key="accept",
+            shortcut="A",
+            icon=":material/check:",
+            disabled=done or code.on_claim,
+            on_click=accept,
+            args=(store, case.id, code.code),
+        )
+        st.button(
+            "Up",
+            key="move_up",
+            icon=":material/arrow_upward:",
+            disabled=done or up is None,
+            on_click=move,
+            args=(store, case.id, code.code, up),
+        )
+        st.button(
+            "Down",
+            key="move_down",
+            icon=":material/arrow_downward:",
+            disabled=done or down is None,
+            on_click=move,
+            args=(store, case.id, code.code, down),
+        )
+        st.button(
+            "Make principal",
+            key="principal",
+            icon=":material/star:",
+            disabled=done or code.principal or code.status == "rejected",
+            on_click=make_principal,
+            args=(store, case.id, code.code),
+        )
+    if code.status == "rejected":
+        return
+    st.selectbox("Reason to reject", REJECT_REASONS, key="reject_reason", disabled=done)
+    with st.container(horizontal=True, vertical_alignment="bottom", wrap=False):
+        st.text_input("or in your words", key="reject_other", placeholder="optional", disabled=done)
+        st.button(
+            "Reject",
+            key="reject",
+            shortcut="X",
+            icon=":material/close:",
+            disabled=done,
+            on_click=reject,
+            args=(store, case.id, code.code),
+        )
+    options = change_options(search.store, code.code, code.alternatives)
+    if not options:
+        return
+    titles = {o.code: o.title for o in options}
+    labels = {o.code: o.label for o in options}
+    with st.container(horizontal=True, vertical_alignment="bottom", wrap=False):
+        st.selectbox(
+            "Change to",
+            list(labels),
+            format_func=labels.__getitem__,
+            key=f"change_to_{code.code}",
+            index=None,
+            placeholder="a sibling, a more specific code, another 7th character",
+            disabled=done,
+        )
+        st.button(
+            "Change",
+            key="change",
+            icon=":material/swap_horiz:",
+            disabled=done,
+            on_click=change,
+            args=(store, case.id, code.code, titles),
+        )
+
+
+def reasoning(
+    store: CaseStore, search: CodeSearch, case: Case, code: CaseCode, validation: Validation, colours: dict[str, str]
+) -> None:
+    """Why the code: its words in the note, the agent's steps, its alternatives, the Tabular entry."""
+    st.markdown("**Evidence in the note**")
+    colour = colours.get(code.code, REJECTED_COLOUR)
+    for e in code.evidence:
+        st.html(
+            f'<mark style="background:{colour};color:#111827;padding:1px 4px;border-radius:3px">'
+            f"{html.escape(e.text)}</mark>"
+        )
+        st.caption(f"characters {e.start}-{e.end} · {e.section} · {e.assertion} · found by {e.source or 'the agent'}")
+    if not code.evidence:
+        st.caption("No words of the note are linked to this code.")
+    if code.reasoning:
+        st.markdown("**Reasoning**")
+        for stage, details in steps_by_stage(code.reasoning):
+            st.markdown(f"*{stage}*")
+            st.markdown("\n".join(f"- {md_escape(d)}" for d in details))
+    if code.alternatives:
+        titles = search.store.codes(list(code.alternatives))
+        st.markdown("**Alternatives the agent offers**")
+        st.markdown(
+            "\n".join(f"- `{a}` {md_escape(titles[a].title) if a in titles else ''}" for a in code.alternatives)
+        )
+    findings = [*validation.errors, *validation.warnings, *store.findings(case.id)]
+    checks = {f.message: f.severity for f in reversed(findings) if code.code in f.codes}  # the claim's wins
+    with st.expander("Tabular entry and guideline checks", expanded=bool(checks)):
+        for message, severity in reversed(checks.items()):
+            show = st.error if severity == "error" else st.warning
+            show(md_escape(message), icon=":material/rule:")
+        try:
+            render_entry(describe(search.store, code.code))
+        except CodaError as exc:
+            st.warning(md_escape(str(exc)))
+
+
+def render_entry(entry: dict[str, Any]) -> None:
+    """The whole Tabular entry of a code: hierarchy, notes (own and inherited), 7th characters."""
+    st.markdown(f"**{entry['code']}** {md_escape(entry['title'])}")
+    billable = "billable" if entry["billable"] else "not billable"
+    st.caption(f"{entry['kind']} · {billable} · {entry['chapter']} · block {entry['block']}")
+    if entry["ancestors"]:
+        st.markdown(" › ".join(f"`{a['code']}` {md_escape(a['title'])}" for a in reversed(entry["ancestors"])))
+    for note in entry["notes"]:
+        where = "" if note["source"] == entry["code"] else f" *(from {note['source']})*"
+        st.markdown(f"**{note['label']}:** {md_escape(note['text'])}{where}")
+    if entry["seventh"]:
+        st.markdown(f"**7th characters** (defined at {entry['seventh_source']})")
+        st.table([{"7th": s["char"], "meaning": s["meaning"]} for s in entry["seventh"]])
+    if entry["children"]:
+        st.markdown("**More specific:** " + ", ".join(f"`{c}`" for c in entry["children"]))
+
+
+# -- callbacks --------------------------------------------------------------------------------------
+
+
+def accept(store: CaseStore, case_id: str, code: str) -> None:
+    if act(lambda: store.accept(case_id, code, coder_name()), f"Accepted {code}"):
+        select(case_id, next_undecided(store.codes(case_id), code) or code)
+
+
+def reject(store: CaseStore, case_id: str, code: str) -> None:
+    reason = st.session_state.get("reject_other", "").strip() or st.session_state.get("reject_reason", "")
+    if act(lambda: store.reject(case_id, code, reason, coder_name()), f"Rejected {code}"):
+        st.session_state["reject_other"] = ""
+        select(case_id, next_undecided(store.codes(case_id), code) or code)
+
+
+def change(store: CaseStore, case_id: str, code: str, titles: dict[str, str]) -> None:
+    new = st.session_state.get(f"change_to_{code}")
+    if not new:
+        flash("error", "Choose the code to change to.")
+        return
+    if act(lambda: store.change(case_id, code, new, titles[new], coder_name()), f"Changed {code} to {new}"):
+        select(case_id, new)
+
+
+def move(store: CaseStore, case_id: str, code: str, sequence: int) -> None:
+    act(lambda: store.move(case_id, code, sequence, coder_name()))
+
+
+def make_principal(store: CaseStore, case_id: str, code: str) -> None:
+    act(lambda: store.set_principal(case_id, code, coder_name()), f"{code} is the principal diagnosis")
