@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8501
 
-.PHONY: install index app test browser lint bench
+.PHONY: install index app test browser lint bench bench-reading
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ lint: $(STAMP)
 
 bench: index
 	$(BIN)/python benchmarks/index_benchmark.py
+
+bench-reading: $(STAMP)
+	$(BIN)/python benchmarks/reading_benchmark.py
 
 # Refresh the README's picture of the workbench (the browser tests otherwise write theirs to a temporary folder).
 .PHONY: screenshot
