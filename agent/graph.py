@@ -1,7 +1,9 @@
 """The coding workflow as a LangGraph state machine, built by `build_graph(deps)`.
 
-analyze -> locate -> assign -> verify -> reconcile. The reasoner (offline or LLM) decides in
-`assign`; the other nodes are shared, so both reasoners meet the same guideline checks. The
+analyze -> locate -> assign -> gate -> verify -> reconcile. The reasoner (offline or LLM) decides
+in `assign`; the other nodes are shared, so every reasoner's proposals meet the same gate (the
+words must be in the note and their assertion must allow the code, `agent.guidelines.gate`) and
+the same guideline checks. The
 graph ends at reconcile: the coder's review happens in the case store (`app.review`), which
 keeps every decision and its audit trail. Callers code through `agent.coder.Coder.code`.
 """
@@ -9,7 +11,7 @@ keeps every decision and its audit trail. Callers code through `agent.coder.Code
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
@@ -18,13 +20,14 @@ from agent.candidates.locate import Locator
 from agent.deciding.reconcile import reconcile
 from agent.deciding.walk import HierarchyWalker
 from agent.guidelines.checks import check_all
-from agent.guidelines.rules import GuidelineRules, guideline_text
+from agent.guidelines.gate import gate
 from agent.learning.profile import Profile
 from agent.reading.statements import analyze_note
 from agent.reasoners.base import CodingContext, Reasoner
 from agent.reasoners.offline import OfflineReasoner
-from agent.records import CodingResult, Proposal, Rejected
+from agent.records import CodingResult, NonClinical, Proposal, Rejected
 from agent.state import CodingInput, CodingState
+from index.model import Code
 from index.store import CodeStore
 
 
@@ -89,11 +92,9 @@ class Nodes:
         )
         reasoner = self.deps.reasoner(options.reasoner, options.profile)
         outcome = reasoner.run(context)
-        proposals = [p for p in outcome.proposals if _evidence_is_exact(p, note)]
+        proposals = list(outcome.proposals)
         titles = self.deps.store.codes([code for code, _ in outcome.rejections])
-        rejected = [
-            Rejected(code, titles[code].title if code in titles else "", reason) for code, reason in outcome.rejections
-        ]
+        rejected = [Rejected(code, _title(titles, code), reason) for code, reason in outcome.rejections]
         used = reasoner.name if outcome.fallback_reason is None else f"{reasoner.name} (fell back to offline)"
         return {
             "proposals": proposals,
@@ -103,26 +104,28 @@ class Nodes:
             "progress": [f"assign: {len(proposals)} codes proposed by the {used} reasoner"],
         }
 
+    def gate_codes(self, state: CodingState) -> dict[str, Any]:
+        """Every reasoner's proposals meet one gate: exact words, and an assertion that allows the code."""
+        records = self.deps.store.codes([p.code for p in state["proposals"]])
+        titles = {code: record.title for code, record in records.items()}
+        kept, refused = gate(state["proposals"], state["note"], state["analysis"], state["options"].setting, titles)
+        rejected = [*state.get("rejected", []), *(replace(r, title=titles.get(r.code, "")) for r in refused)]
+        return {
+            "proposals": kept,
+            "rejected": rejected,
+            "progress": [f"gate: {len(kept)} codes rest on what the note says, {len(refused)} refused"],
+        }
+
     def verify_codes(self, state: CodingState) -> dict[str, Any]:
-        """The setting's rule for uncertain diagnoses, then the Tabular's instructional notes."""
-        setting = state["options"].setting
-        uncertain, _ = GuidelineRules.default().for_setting(setting)
+        """The code book's checks: a real code, then the Tabular's instructional notes."""
         kept: list[Proposal] = []
         rejected = list(state.get("rejected", []))
         for p in state["proposals"]:
-            record = self.deps.store.find(p.code)
-            if record is None:
+            if self.deps.store.find(p.code) is None:
                 rejected.append(Rejected(p.code, "", "not a code in this code system"))
                 continue
-            if (
-                not uncertain.coded_as_established
-                and p.evidence
-                and all(e.assertion == "uncertain" for e in p.evidence)
-            ):
-                rejected.append(Rejected(p.code, record.title, guideline_text(uncertain.text), p.evidence))
-                continue
             kept.append(p)
-        findings = check_all([p.code for p in kept], self.deps.store, setting)
+        findings = check_all([p.code for p in kept], self.deps.store, state["options"].setting)
         return {
             "proposals": kept,
             "rejected": rejected,
@@ -143,18 +146,20 @@ class Nodes:
 
 
 def build_graph(deps: CodingDeps) -> Any:
-    """Compile the coding graph: analyze -> locate -> assign -> verify -> reconcile."""
+    """Compile the coding graph: analyze -> locate -> assign -> gate -> verify -> reconcile."""
     nodes = Nodes(deps)
     graph = StateGraph(CodingState, input_schema=CodingInput)
     graph.add_node("analyze", nodes.analyze_note)
     graph.add_node("locate", nodes.locate_codes)
     graph.add_node("assign", nodes.assign_codes)
+    graph.add_node("gate", nodes.gate_codes)
     graph.add_node("verify", nodes.verify_codes)
     graph.add_node("reconcile", nodes.reconcile_codes)
     graph.add_edge(START, "analyze")
     graph.add_edge("analyze", "locate")
     graph.add_edge("locate", "assign")
-    graph.add_edge("assign", "verify")
+    graph.add_edge("assign", "gate")
+    graph.add_edge("gate", "verify")
     graph.add_edge("verify", "reconcile")
     graph.add_edge("reconcile", END)
     return graph.compile()
@@ -170,9 +175,20 @@ def result_of(state: CodingState) -> CodingResult:
         reasoner=state.get("reasoner_used", state["options"].reasoner),
         fallback=state.get("fallback"),
         progress=tuple(state.get("progress", [])),
+        non_clinical=_non_clinical(state),
     )
 
 
-def _evidence_is_exact(p: Proposal, note: str) -> bool:
-    """A suggestion needs at least one span whose offsets give back its text exactly."""
-    return any(0 <= e.start < e.end <= len(note) and note[e.start : e.end] == e.text for e in p.evidence)
+def _non_clinical(state: CodingState) -> tuple[NonClinical, ...]:
+    analysis = state.get("analysis")
+    if analysis is None:
+        return ()
+    return tuple(
+        NonClinical(s.start, s.end, s.text, analysis.non_clinical[i])
+        for i, s in enumerate(analysis.sentences)
+        if i in analysis.non_clinical
+    )
+
+
+def _title(records: dict[str, Code], code: str) -> str:
+    return records[code].title if code in records else ""

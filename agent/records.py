@@ -129,6 +129,17 @@ class Finding:
     codes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class NonClinical:
+    """A sentence of the note addressed to the software or the coder rather than describing the
+    patient: shown to the coder as such, and no code rests on it."""
+
+    start: int
+    end: int
+    text: str
+    why: str
+
+
 @dataclass
 class CodingResult:
     """What one coding run gives back: the suggested codes (principal first), the candidates
@@ -142,6 +153,7 @@ class CodingResult:
     reasoner: str = "offline"
     fallback: str | None = None  # why the LLM reasoner fell back to offline, if it did
     progress: tuple[str, ...] = ()  # one line per finished step
+    non_clinical: tuple[NonClinical, ...] = ()  # sentences addressed to the software or the coder
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -154,4 +166,6 @@ class CodingResult:
         out["reasoner"] = self.reasoner
         if self.fallback:
             out["fallback"] = self.fallback
+        if self.non_clinical:
+            out["non_clinical"] = [asdict(n) for n in self.non_clinical]
         return out

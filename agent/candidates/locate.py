@@ -17,9 +17,9 @@ import numpy as np
 
 from agent.candidates.matcher import Match, Term, TermMatcher
 from agent.guidelines.refs import CodeRef, parse_refs
-from agent.reading.assertion import Assertion, assertion_of
+from agent.reading.assertion import Assertion
 from agent.reading.segment import Analysis
-from agent.reading.statements import head_word
+from agent.reading.statements import assertion_at
 from agent.records import Candidate, Evidence, Statement
 from index.model import NoteKind
 from index.store import CodeStore
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 _PARTNER_NOTES = frozenset({NoteKind.USE_ADDITIONAL_CODE, NoteKind.CODE_ALSO, NoteKind.CODE_FIRST})
 ASSERTIONS = tuple(a.value for a in Assertion)
+NEGATED = Assertion.NEGATED.value
 # A code whose own words state the context (Z80 "Family history of ...", Z85 "Personal
 # history of ...") is what a family or historical statement is coded with.
 _CODED_CONTEXT = {Assertion.FAMILY.value: "family", Assertion.HISTORICAL.value: "history"}
@@ -141,29 +142,31 @@ class Locator:
 
     def _lexical(self, analysis: Analysis, statements: tuple[Statement, ...], slot) -> None:  # type: ignore[no-untyped-def]
         matches = self.matcher.match((s.start, s.end, s.text) for s in statements)
-        by_clause: dict[int, list[Match]] = defaultdict(list)
-        by_category: dict[str, set[Term]] = defaultdict(set)  # the distinct terms the note names
+        by_clause: dict[int, list[tuple[Match, str]]] = defaultdict(list)
+        by_category: dict[str, set[Term]] = defaultdict(set)  # the distinct terms the note affirms
         for m in matches:
-            by_clause[m.clause_index].append(m)
-            by_category[m.term.code[:3]].add(m.term)
+            assertion = self._assertion(m, analysis, statements[m.clause_index].sentence_index)
+            by_clause[m.clause_index].append((m, assertion))
+            if assertion != NEGATED:
+                by_category[m.term.code[:3]].add(m.term)
         fuller: dict[Term, bool] = {}
         for clause_index, clause_matches in by_clause.items():
             statement = statements[clause_index]
             sentence = analysis.sentences[statement.sentence_index]
             clause_words = len(self.matcher.tokens(statement.text))
-            for m in clause_matches:
-                subsumed = any(self._subsumes(other, m) for other in clause_matches if other is not m)
+            for m, assertion in clause_matches:
+                # A longer term whose extra words the note denies ("without complications")
+                # names nothing the patient has, so it does not make the shorter term redundant.
+                subsumed = any(
+                    self._subsumes(other, m) and (other_assertion != NEGATED or assertion == NEGATED)
+                    for other, other_assertion in clause_matches
+                    if other is not m
+                )
                 if m.term not in fuller:
                     fuller[m.term] = _said_more_fully(m.term, by_category[m.term.code[:3]])
                 if fuller[m.term] and not subsumed:
                     subsumed = True
                     slot(m.term.code).features["lex_fuller_elsewhere"] = 1.0
-                # The term's last word is its head, as for a statement: a trigger between its
-                # words ("abdomen: did not have palpable masses or hernias") still covers it.
-                head = head_word(sentence.text, m.start - sentence.start, m.end - sentence.start)
-                assertion = assertion_of(sentence.text, *head, sentence.section).value
-                if _CODED_CONTEXT.get(assertion, "") in m.term.essential:
-                    assertion = Assertion.PRESENT.value  # "Family history of ..." says it is the family's
                 item = slot(m.term.code)
                 text = sentence.text[m.start - sentence.start : m.end - sentence.start]
                 item.add(Evidence(m.start, m.end, text, assertion, sentence.section, "lexical"), "lexical")
@@ -177,6 +180,20 @@ class Locator:
                 f["lex_unsubsumed"] += 0.0 if subsumed else 1.0
                 f[f"field_{m.term.field}"] = 1.0
                 f["lex_span"] = max(f["lex_span"], float(m.end - m.start))
+
+    @staticmethod
+    def _assertion(m: Match, analysis: Analysis, sentence_index: int) -> str:
+        """The assertion of a matched term. Its last word is its head, as for a statement: a
+        trigger between its words ("abdomen: did not have palpable masses or hernias") still
+        covers it; a term that itself says "family history" or "history" is the patient's; in
+        a sentence addressed to the software or the coder, it is non-clinical."""
+        if sentence_index in analysis.non_clinical:
+            return Assertion.NON_CLINICAL.value
+        sentence = analysis.sentences[sentence_index]
+        assertion = assertion_at(sentence, m.start - sentence.start, m.end - sentence.start, m.term.text).value
+        if _CODED_CONTEXT.get(assertion, "") in m.term.essential:
+            return Assertion.PRESENT.value
+        return assertion
 
     def _subsumes(self, other: Match, m: Match) -> bool:
         """Whether `other` makes `m` redundant, as a coder reads the longest term.

@@ -26,7 +26,9 @@ DATA = DATA_DIR / "matching.json"
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:'s)?")
 _GRADE = re.compile(r"\b(\d+)[a-zA-Z]\b")
 _EXCEPT = re.compile(r",?\s*\bexcept\b.*$", re.IGNORECASE)
-_WITHOUT = re.compile(r",?\s*\bwithout\b([^,]*)", re.IGNORECASE)
+# A "without ..." clause runs to the next comma, or to an "in ..." phrase that qualifies the
+# condition itself: "without complications in remission" leaves "in remission" (E11.A).
+_WITHOUT = re.compile(r",?\s*\bwithout\b((?:[^,i]|\Bi|i(?!n\b))*)", re.IGNORECASE)
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _AND = re.compile(r"\b([A-Za-z]+) and ([A-Za-z]+)\b")
 MAX_AND_PAIRS = 2
@@ -87,7 +89,7 @@ class MatchingRules:
 
         def drop(m: re.Match[str]) -> str:
             words = {w.lower() for w in _TOKEN.findall(m.group(1))}
-            return "" if words & self.default_without else m.group(0)
+            return " " if words & self.default_without else m.group(0)
 
         return _WITHOUT.sub(drop, text)
 
@@ -194,9 +196,9 @@ class TermMatcher:
 
     def match(self, clauses: Iterable[tuple[int, int, str]]) -> list[Match]:
         """Matches in each clause, given as (start, end, text) with note offsets. A term's
-        words must lie close together: within the term's own number of words plus
-        `MAX_GAP` other words of the clause, stopwords aside ("abdominal CT ... could
-        correspond to metastases" is not "malignant neoplasm of abdomen")."""
+        words must lie close together: within the term's own words (its optional ones among
+        them) plus `MAX_GAP` other words of the clause, stopwords aside ("abdominal CT ...
+        could correspond to metastases" is not "malignant neoplasm of abdomen")."""
         found: list[Match] = []
         for index, (start, _end, text) in enumerate(clauses):
             tokens = self.tokens(text, start)
@@ -210,8 +212,16 @@ class TermMatcher:
                     if not all(w in positions for w in term.essential):
                         continue
                     spans = _closest(term.essential, word, positions, place)
-                    width = max(place[t.start] for t in spans) - min(place[t.start] for t in spans) + 1
-                    if width > len(term.essential) + MAX_GAP:
+                    first = min(place[t.start] for t in spans)
+                    last = max(place[t.start] for t in spans)
+                    # The term's own optional words between its essential words are not "other" words.
+                    own = {
+                        place[t.start]
+                        for w in term.optional
+                        for t in positions.get(w, ())
+                        if first < place[t.start] < last
+                    }
+                    if last - first + 1 > len(term.essential) + len(own) + MAX_GAP:
                         continue
                     found.append(
                         Match(
@@ -297,11 +307,14 @@ def and_variants(text: str) -> tuple[str, ...]:
 
 
 def make_term(text: str, code: str, field: str, rules: MatchingRules) -> Term | None:
-    """A code-book text as a term; None when nothing specific is left to match."""
+    """A code-book text as a term; None when nothing specific is left to match. A "without
+    <complication>" clause is not required of the note; its words are optional, so a note that
+    says them ("without complications in remission") still has the term's words close together."""
     if rules.rewrites is not None:
         text = rules.rewrites.sub(lambda m: rules.rewrite_to[m.group(0).lower()], text)
     # "except ..." names what the code leaves out: not words the note must contain.
-    core = rules.filler.sub(" ", _PARENS.sub(" ", rules.drop_default_without(_EXCEPT.sub("", text))))
+    kept = rules.drop_default_without(_EXCEPT.sub("", text))
+    core = rules.filler.sub(" ", _PARENS.sub(" ", kept))
     words = [rules.normalise(w) for w in _TOKEN.findall(core) if rules.keeps(w)]
     essential = frozenset(w for w in words if w not in rules.optional)
     if not essential or essential <= rules.generic:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from agent import DATA_DIR
 from agent.candidates.matcher import MatchingRules, TermMatcher, make_term
+from agent.reading.assertion import Assertion, assertion_of
 from index.data_files import rule_file
 from index.model import Code, CodeKind
 from index.store import CodeStore
@@ -211,7 +212,11 @@ class HierarchyWalker:
 
     @lru_cache(maxsize=4096)  # noqa: B019 - one walker per store; sentences repeat within a note
     def _sentence_words(self, sentence: str) -> frozenset[str]:
-        return frozenset(t.norm for t in self.matcher.tokens(sentence))
+        """The words the sentence affirms: a word in the scope of a negation ("without
+        complications", "no hematuria") names no child."""
+        return frozenset(
+            t.norm for t in self.matcher.tokens(sentence) if assertion_of(sentence, t.start, t.end) != Assertion.NEGATED
+        )
 
     def _record(self, code: str) -> Code:
         found = self._find(code)

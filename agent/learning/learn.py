@@ -20,6 +20,7 @@ from sklearn.model_selection import GroupKFold
 from agent.candidates.locate import STATEMENT_BATCH, Locator
 from agent.deciding.walk import HierarchyWalker, PatientCues
 from agent.learning.corpus import CodedNote
+from agent.learning.forest import Forest
 from agent.learning.profile import Memory, Neighbours, Profile, category, clause_ngrams, statement_tokens
 from agent.reading.segment import Analysis
 from agent.reading.statements import analyze_note
@@ -46,6 +47,16 @@ class _Prepared:
     patient: frozenset[str] = frozenset()  # what the note says of the patient (PatientCues)
 
 
+@dataclass
+class TrainingSet:
+    profile: Profile  # learned from all the notes, without its reranker yet
+    x: np.ndarray  # (rows, features) in profile.feature_names order
+    y: np.ndarray  # 1 where the row's final code is one of its note's codes
+    groups: np.ndarray  # the note of each row (an index into gold)
+    finals: list[str]  # the code each row proposes
+    gold: list[frozenset[str]]  # each note's codes
+
+
 class Learner:
     def __init__(self, locator: Locator, walker: HierarchyWalker, say: Say = quiet) -> None:
         self.locator = locator
@@ -54,6 +65,25 @@ class Learner:
         self._walks: dict[tuple[str, str, frozenset[str]], str] = {}
 
     def learn(self, name: str, notes: Sequence[CodedNote], folds: int = FOLDS) -> Profile:
+        data = self.training_set(name, notes, folds)
+        threshold, cv_scores = self._threshold(data)
+        profile = data.profile
+        profile.reranker = Forest.from_sklearn(new_reranker().fit(data.x, data.y))
+        profile.threshold = threshold
+        profile.report = {
+            "notes": len(notes),
+            "rows": len(data.y),
+            "positives": int(data.y.sum()),
+            "gold_codes": sum(len(g) for g in data.gold),
+            "candidate_recall": _candidate_recall(data),
+            "cv": cv_scores,
+        }
+        self.say(f"threshold {threshold:.2f}; cross-validated on train: {cv_scores}")
+        return profile
+
+    def training_set(self, name: str, notes: Sequence[CodedNote], folds: int = FOLDS) -> TrainingSet:
+        """The reranker's training rows, each computed out of fold, and the profile (memory,
+        priors, neighbours, code forms, feature names) learned from all the notes."""
         if len(notes) < folds * 2:
             raise DataError(f"{len(notes)} coded notes are too few to learn a profile (at least {folds * 2})")
         prepared = [self._prepare(n, i, len(notes)) for i, n in enumerate(notes)]
@@ -75,20 +105,8 @@ class Learner:
         profile = self._partial(name, prepared)
         profile.feature_names = sorted({k for r in rows for k in r})
         x = np.asarray([profile.vector(r) for r in rows], dtype=np.float64)
-        y = np.asarray(labels)
-        threshold, cv_scores = self._threshold(x, y, np.asarray(groups), finals, prepared)
-        profile.reranker = _model().fit(x, y)
-        profile.threshold = threshold
-        profile.report = {
-            "notes": len(notes),
-            "rows": len(rows),
-            "positives": int(y.sum()),
-            "gold_codes": sum(len(p.note.codes) for p in prepared),
-            "candidate_recall": _candidate_recall(groups, finals, labels, prepared),
-            "cv": cv_scores,
-        }
-        self.say(f"threshold {threshold:.2f}; cross-validated on train: {cv_scores}")
-        return profile
+        gold = [p.note.codes for p in prepared]
+        return TrainingSet(profile, x, np.asarray(labels), np.asarray(groups), finals, gold)
 
     # -- steps -------------------------------------------------------------------------
 
@@ -169,23 +187,22 @@ class Learner:
             self._walks[key] = self.walker.walk(code, sentence, p.patient).code
         return self._walks[key]
 
-    def _threshold(
-        self, x: np.ndarray, y: np.ndarray, groups: np.ndarray, finals: list[str], prepared: Sequence[_Prepared]
-    ) -> tuple[float, dict[str, float]]:
+    def _threshold(self, data: TrainingSet) -> tuple[float, dict[str, float]]:
+        x, y = data.x, data.y
         probability = np.zeros(len(y))
-        for fit, test in GroupKFold(n_splits=FOLDS).split(x, y, groups):
-            probability[test] = _model().fit(x[fit], y[fit]).predict_proba(x[test])[:, 1]
+        for fit, test in GroupKFold(n_splits=FOLDS).split(x, y, data.groups):
+            probability[test] = new_reranker().fit(x[fit], y[fit]).predict_proba(x[test])[:, 1]
         best_by_note: dict[int, dict[str, float]] = defaultdict(dict)
-        for g, final, prob in zip(groups.tolist(), finals, probability.tolist(), strict=True):
+        for g, final, prob in zip(data.groups.tolist(), data.finals, probability.tolist(), strict=True):
             best_by_note[g][final] = max(best_by_note[g].get(final, 0.0), prob)
         best = (0.0, 0.5, {})
         for t in np.arange(0.10, 0.80, 0.02):
             tp = fp = 0
             for g, scores in best_by_note.items():
                 chosen = {c for c, pr in scores.items() if pr >= t}
-                tp += len(chosen & prepared[g].note.codes)
-                fp += len(chosen - prepared[g].note.codes)
-            gold = sum(len(p.note.codes) for p in prepared)
+                tp += len(chosen & data.gold[g])
+                fp += len(chosen - data.gold[g])
+            gold = sum(len(g) for g in data.gold)
             precision = tp / (tp + fp) if tp + fp else 0.0
             recall = tp / gold if gold else 0.0
             f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -208,16 +225,17 @@ def _coarser_forms(code: str) -> list[str]:
     return forms
 
 
-def _candidate_recall(groups: list[int], finals: list[str], labels: list[int], prepared: Sequence[_Prepared]) -> float:
+def _candidate_recall(data: TrainingSet) -> float:
     found: dict[int, set[str]] = defaultdict(set)
-    for g, f, y in zip(groups, finals, labels, strict=True):
+    for g, f, y in zip(data.groups.tolist(), data.finals, data.y.tolist(), strict=True):
         if y:
             found[g].add(f)
-    gold = sum(len(p.note.codes) for p in prepared)
+    gold = sum(len(g) for g in data.gold)
     return round(sum(len(v) for v in found.values()) / gold, 4) if gold else 0.0
 
 
-def _model() -> HistGradientBoostingClassifier:
+def new_reranker() -> HistGradientBoostingClassifier:
+    """The reranker, unfitted; a profile keeps its fitted trees as a `Forest`."""
     return HistGradientBoostingClassifier(
         max_iter=300, learning_rate=0.05, max_leaf_nodes=31, min_samples_leaf=20, l2_regularization=1.0, random_state=0
     )

@@ -5,14 +5,16 @@ priors, the most similar coded notes (for neighbour votes), the corpus's code-fo
 (for example R51 where FY2026 has R51.9) and a gradient-boosted reranker over candidate
 features. Features the reranker is trained on are computed out of fold, so it learns how
 much to trust the memory on notes the memory has not seen. Conventions such as coding
-negated findings are learned from assertion features, never hard-coded.
+negated findings are learned from assertion features, never hard-coded. A profile is kept as
+JSON and number arrays under `<release>/profiles/<name>` and found by name only; nothing in it
+is unpickled or run when it is loaded.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import pickle
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,13 +24,17 @@ from typing import Any
 import numpy as np
 
 from agent.candidates.matcher import TermMatcher
+from agent.learning.forest import Forest
 from agent.reasoners.base import CodingContext
 from agent.records import Candidate, Evidence, Statement
 from index.errors import DataError
 
+FORMAT = "coda-profile/2"  # JSON and number arrays; format 1 pickled the reranker
 PROFILE_FILE = "profile.json"
-MODEL_FILE = "reranker.pkl"
+MODEL_FILE = "reranker.npz"
 VECTORS_FILE = "neighbours.npz"
+PICKLED_MODEL = "reranker.pkl"  # format 1's reranker: recognised, never opened
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
 MAX_NGRAM = 4
 NEIGHBOURS = 10
 
@@ -105,7 +111,7 @@ class Profile:
     priors: dict[str, float]  # share of notes with the code
     neighbours: Neighbours
     form_map: dict[str, str] = field(default_factory=dict)
-    reranker: Any = None
+    reranker: Forest | None = None
     feature_names: list[str] = field(default_factory=list)
     threshold: float = 0.5
     report: dict[str, Any] = field(default_factory=dict)
@@ -167,8 +173,10 @@ class Profile:
     # -- storage -----------------------------------------------------------------------
 
     def save(self, folder: Path) -> None:
+        """Write the profile as JSON and number arrays only: nothing in it runs when loaded."""
         folder.mkdir(parents=True, exist_ok=True)
         meta = {
+            "format": FORMAT,
             "name": self.name,
             "threshold": self.threshold,
             "feature_names": self.feature_names,
@@ -176,41 +184,124 @@ class Profile:
             "form_map": self.form_map,
             "memory": self.memory.table,
             "report": self.report,
+            "reranker": self.reranker is not None,
         }
         (folder / PROFILE_FILE).write_text(json.dumps(meta), encoding="utf-8")
         np.savez_compressed(
             folder / VECTORS_FILE,
             vectors=self.neighbours.vectors,
-            codes=np.asarray(["|".join(sorted(c)) for c in self.neighbours.codes]),
+            codes=np.asarray(["|".join(sorted(c)) for c in self.neighbours.codes], dtype=np.str_),
         )
-        with (folder / MODEL_FILE).open("wb") as f:
-            pickle.dump(self.reranker, f)
+        if self.reranker is not None:
+            np.savez_compressed(folder / MODEL_FILE, **self.reranker.arrays())
 
     @classmethod
     def load(cls, folder: Path) -> Profile:
-        if not (folder / PROFILE_FILE).is_file():
+        """The profile saved in `folder`. Nothing in the folder is unpickled or run: a missing,
+        damaged, foreign or old-format (pickled) profile is one DataError saying to re-learn it."""
+        name = folder.name
+        if not folder.is_dir():
             raise DataError(
-                f"no profile at {folder}; learn one with: coda learn --data DIR --split train --profile NAME"
+                f"no profile at {folder}; learn one with: coda learn --data DIR --split train --profile {name}"
             )
-        meta = json.loads((folder / PROFILE_FILE).read_text(encoding="utf-8"))
-        arrays = np.load(folder / VECTORS_FILE)
-        codes = [frozenset(c.split("|")) if c else frozenset() for c in arrays["codes"].tolist()]
-        # The reranker is a scikit-learn model this project wrote itself (coda learn).
-        with (folder / MODEL_FILE).open("rb") as f:
-            reranker = pickle.load(f)
-        memory = Memory({k: [tuple(r) for r in v] for k, v in meta["memory"].items()})  # type: ignore[misc]
-        return cls(
-            name=meta["name"],
-            memory=memory,
-            priors=meta["priors"],
-            neighbours=Neighbours(arrays["vectors"].astype(np.float32), codes),
-            form_map=meta["form_map"],
-            reranker=reranker,
-            feature_names=meta["feature_names"],
-            threshold=float(meta["threshold"]),
-            report=meta.get("report", {}),
-        )
+        try:
+            return _read(folder)
+        except Exception as exc:  # whatever a damaged or foreign file trips in parsing, the remedy is one
+            raise DataError(
+                f"profile {name} at {folder} cannot be loaded ({exc}); "
+                f"re-learn it with: coda learn --data DIR --split train --profile {name}"
+            ) from exc
 
 
 def profile_dir(release_dir: Path, name: str) -> Path:
-    return release_dir / "profiles" / name
+    """Where the profile called `name` lives: only ever `<release>/profiles/<name>`."""
+    return release_dir / "profiles" / check_name(name)
+
+
+def check_name(name: str) -> str:
+    """`name` when it names a profile; DataError for a path, `..`, a hidden name or nothing."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
+        raise DataError(
+            f"{name!r} is not a profile name: a profile is named, not given as a path "
+            "(letters, digits and . _ + -, starting with a letter or digit; it lives in <release>/profiles)"
+        )
+    return name
+
+
+def _read(folder: Path) -> Profile:
+    if not (folder / PROFILE_FILE).is_file():
+        raise ValueError(f"it has no {PROFILE_FILE}")
+    raw = (folder / PROFILE_FILE).read_bytes()
+    meta = json.loads(raw.decode("utf-8"))
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        if (folder / PICKLED_MODEL).exists():
+            raise ValueError("it is in the old format, with a pickled reranker that Coda no longer loads")
+        raise ValueError(f"{PROFILE_FILE} is not a Coda profile of format {FORMAT}")
+    _check_meta(meta)
+    arrays = _npz(folder / VECTORS_FILE, ("vectors", "codes"))
+    vectors, codes = arrays["vectors"], arrays["codes"]
+    if vectors.ndim != 2 or vectors.dtype.kind != "f" or codes.ndim != 1 or len(codes) != len(vectors):
+        raise ValueError(f"{VECTORS_FILE} does not hold one vector per coded note")
+    if len(codes) and codes.dtype.kind != "U":
+        raise ValueError(f"{VECTORS_FILE} holds codes that are not text")
+    reranker = Forest.from_arrays(_npz(folder / MODEL_FILE)) if meta["reranker"] else None
+    if reranker is not None and reranker.n_features != len(meta["feature_names"]):
+        raise ValueError(
+            f"the reranker has {reranker.n_features} features, the profile names {len(meta['feature_names'])}"
+        )
+    return Profile(
+        name=meta["name"],
+        memory=Memory({k: [(c, float(p), int(n)) for c, p, n in v] for k, v in meta["memory"].items()}),
+        priors={k: float(v) for k, v in meta["priors"].items()},
+        neighbours=Neighbours(
+            vectors.astype(np.float32), [frozenset(c.split("|")) if c else frozenset() for c in codes.tolist()]
+        ),
+        form_map=meta["form_map"],
+        reranker=reranker,
+        feature_names=meta["feature_names"],
+        threshold=float(meta["threshold"]),
+        report=meta["report"],
+    )
+
+
+def _npz(path: Path, names: Sequence[str] = ()) -> dict[str, np.ndarray]:
+    """The arrays of an `.npz`, read without pickle (an object array is refused, not unpickled)."""
+    loaded = np.load(path, allow_pickle=False)
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path.name} is not an .npz archive")
+    with loaded:
+        missing = [name for name in names if name not in loaded.files]
+        if missing:
+            raise ValueError(f"{path.name} lacks {', '.join(missing)}")
+        return {key: loaded[key] for key in loaded.files}
+
+
+def _check_meta(meta: dict[str, Any]) -> None:
+    """The JSON of a profile has the fields and types `Profile` uses, or ValueError says which not."""
+    number = (int, float)
+    fields: dict[str, Callable[[Any], bool]] = {
+        "name": lambda v: isinstance(v, str),
+        "threshold": lambda v: isinstance(v, number) and not isinstance(v, bool) and 0.0 <= v <= 1.0,
+        "feature_names": lambda v: isinstance(v, list) and all(isinstance(n, str) for n in v),
+        "priors": lambda v: isinstance(v, dict) and all(isinstance(p, number) for p in v.values()),
+        "form_map": lambda v: isinstance(v, dict) and all(isinstance(c, str) for c in v.values()),
+        "memory": lambda v: (
+            isinstance(v, dict)
+            and all(isinstance(rows, list) and all(_memory_row(r) for r in rows) for rows in v.values())
+        ),
+        "report": lambda v: isinstance(v, dict),
+        "reranker": lambda v: isinstance(v, bool),
+    }
+    for key, valid in fields.items():
+        if key not in meta or not valid(meta[key]):
+            raise ValueError(f"{PROFILE_FILE} has no valid {key!r}")
+
+
+def _memory_row(row: Any) -> bool:
+    return (
+        isinstance(row, list)
+        and len(row) == 3
+        and isinstance(row[0], str)
+        and isinstance(row[1], (int, float))
+        and isinstance(row[2], int)
+    )

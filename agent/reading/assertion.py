@@ -23,6 +23,7 @@ class Assertion(StrEnum):
     HISTORICAL = "historical"
     FAMILY = "family"
     HYPOTHETICAL = "hypothetical"
+    NON_CLINICAL = "non_clinical"  # text addressed to the software or the coder, not about the patient
 
 
 _CERTAINTY = (Category.NEGATED, Category.UNCERTAIN)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
 from agent.reading.rules import LINE_BREAKS, TextRules
 from index.errors import NoteError
@@ -57,9 +57,14 @@ class Clause:
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
+    """A note read into sections, sentences and clauses; `non_clinical` names the sentences
+    (by index) that address the software or the coder rather than describe the patient, each
+    with why (`agent.reading.statements.analyze_note` fills it)."""
+
     sections: tuple[Section, ...] = ()
     sentences: tuple[Sentence, ...] = ()
     clauses: tuple[Clause, ...] = ()
+    non_clinical: Mapping[int, str] = field(default_factory=dict)
 
     def sentence_at(self, offset: int) -> int | None:
         """The index of the sentence that contains note offset `offset`, if any."""

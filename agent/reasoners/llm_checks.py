@@ -146,7 +146,7 @@ def _instruction_at(context: CodingContext, span: Span) -> str | None:
             return why
         i = bisect_left(sentences, span.start, key=lambda s: s.start)
     while i < len(sentences) and sentences[i].start < span.end:
-        why = instruction_in(sentences[i].text)
+        why = context.analysis.non_clinical.get(i) or instruction_in(sentences[i].text)
         if why is not None:
             return why
         i += 1
