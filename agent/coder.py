@@ -20,6 +20,7 @@ from agent.deciding.walk import HierarchyWalker
 from agent.graph import CodingDeps, build_graph, result_of
 from agent.learning.profile import Profile, profile_dir
 from agent.reasoners.base import Reasoner
+from agent.reasoners.limits import CircuitBreaker, LlmLimits
 from agent.reasoners.llm import LlmReasoner
 from agent.records import CodingOptions, CodingResult
 from agent.state import CodingInput, CodingState
@@ -74,7 +75,11 @@ def open_coder(
     embedder: Embedder | None = None,
     chat_model: Callable[[], BaseChatModel] | None = None,
     dense: bool = True,
+    llm_limits: LlmLimits | None = None,
 ) -> Coder:
+    """The coder of a built release. With `chat_model` (a factory: one model per note), the LLM
+    reasoner is available, bounded by `llm_limits`; its circuit breaker is shared by every note
+    this coder codes, so a batch stops calling an endpoint that keeps failing."""
     release_dir = find_release(data_dir, system, release)
     store = CodeStore(release_dir / STORE_FILE)
     matcher = TermMatcher.from_rows(store.iter_terms(), leaves=store.billable_codes())
@@ -90,9 +95,11 @@ def open_coder(
     llm: Callable[[Reasoner], Reasoner] | None = None
     if chat_model is not None:
         factory = chat_model
+        limits = llm_limits or LlmLimits()
+        breaker = CircuitBreaker(limits)
 
         def llm(fallback: Reasoner) -> Reasoner:
-            return LlmReasoner(factory(), store, fallback)
+            return LlmReasoner(factory(), store, fallback, limits=limits, breaker=breaker)
 
     deps = CodingDeps(store, locator, walker, load_profile, llm)
     return Coder(deps, release_dir, build_graph(deps))

@@ -17,6 +17,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 
 from agent.candidates.locate import Locator
+from agent.deciding.merge import merge_with_model
 from agent.deciding.reconcile import reconcile
 from agent.deciding.walk import HierarchyWalker
 from agent.guidelines.checks import check_all
@@ -101,6 +102,8 @@ class Nodes:
             "rejected": rejected,
             "fallback": outcome.fallback_reason,
             "reasoner_used": used,
+            "model_codes": tuple(outcome.model_codes),
+            "model_seconds": outcome.model_seconds,
             "progress": [f"assign: {len(proposals)} codes proposed by the {used} reasoner"],
         }
 
@@ -110,11 +113,16 @@ class Nodes:
         titles = {code: record.title for code, record in records.items()}
         kept, refused = gate(state["proposals"], state["note"], state["analysis"], state["options"].setting, titles)
         rejected = [*state.get("rejected", []), *(replace(r, title=titles.get(r.code, "")) for r in refused)]
-        return {
-            "proposals": kept,
-            "rejected": rejected,
-            "progress": [f"gate: {len(kept)} codes rest on what the note says, {len(refused)} refused"],
-        }
+        update: dict[str, Any] = {}
+        progress = [f"gate: {len(kept)} codes rest on what the note says, {len(refused)} refused"]
+        model_codes = state.get("model_codes", ())
+        if model_codes:
+            merged = merge_with_model(kept, model_codes, self.deps.store)
+            kept, rejected = merged.proposals, [*rejected, *merged.rejected]
+            if merged.unreliable is not None:
+                update = {"fallback": merged.unreliable, "reasoner_used": "llm (answer set aside: unreliable)"}
+            progress.append(f"merge: {len(kept)} codes from the model and the offline reasoner")
+        return {"proposals": kept, "rejected": rejected, "progress": progress, **update}
 
     def verify_codes(self, state: CodingState) -> dict[str, Any]:
         """The code book's checks: a real code, then the Tabular's instructional notes."""
@@ -176,6 +184,7 @@ def result_of(state: CodingState) -> CodingResult:
         fallback=state.get("fallback"),
         progress=tuple(state.get("progress", [])),
         non_clinical=_non_clinical(state),
+        model_seconds=state.get("model_seconds"),
     )
 
 

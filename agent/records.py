@@ -154,6 +154,7 @@ class CodingResult:
     fallback: str | None = None  # why the LLM reasoner fell back to offline, if it did
     progress: tuple[str, ...] = ()  # one line per finished step
     non_clinical: tuple[NonClinical, ...] = ()  # sentences addressed to the software or the coder
+    model_seconds: float | None = None  # seconds the LLM took for this note (None: not called)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -168,4 +169,6 @@ class CodingResult:
             out["fallback"] = self.fallback
         if self.non_clinical:
             out["non_clinical"] = [asdict(n) for n in self.non_clinical]
+        if self.model_seconds is not None:
+            out["model_seconds"] = round(self.model_seconds, 3)
         return out

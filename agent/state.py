@@ -34,4 +34,6 @@ class CodingState(CodingInput, total=False):
     codes: list[Suggestion]
     fallback: str | None
     reasoner_used: str
+    model_codes: tuple[str, ...]  # the codes the LLM named, when it answered
+    model_seconds: float | None  # the time the LLM call took, retries included
     progress: Annotated[list[str], operator.add]  # one line per finished step, for the UI

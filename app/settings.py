@@ -26,20 +26,35 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1")
     llm_model: str = Field("gpt-4o-mini", description="Model name at that endpoint.")
     llm_api_key: SecretStr = Field(SecretStr("not-needed"), description="API key (local servers ignore it).")
-    llm_timeout: float = Field(60.0, description="Seconds before one LLM call is abandoned.")
-    llm_max_retries: int = Field(2, description="Retries of a failed LLM call before falling back to offline.")
+    llm_timeout: float = Field(
+        60.0, gt=0, description="Seconds one note may spend on the LLM: connecting, reading and retries together."
+    )
+    llm_max_retries: int = Field(2, ge=0, description="Retries of a transient LLM failure, within that deadline.")
+    llm_cooldown: float = Field(
+        60.0, ge=0, description="Seconds the LLM endpoint is left alone after a note's call failed (circuit breaker)."
+    )
+    llm_allow_insecure_http: bool = Field(
+        False, description="Send notes over plain http to an endpoint that is not on this machine (notes are PHI)."
+    )
+
+    def llm_limits(self) -> Any:
+        """The deadline, retries and circuit breaker of the LLM path."""
+        from agent.reasoners.limits import LlmLimits
+
+        return LlmLimits(deadline=self.llm_timeout, max_retries=self.llm_max_retries, cooldown=self.llm_cooldown)
 
     def chat_model_factory(self) -> Callable[[], Any] | None:
         """What builds the LLM reasoner's chat model from these settings; None when no
-        endpoint is configured (the LLM reasoner is then unavailable)."""
+        endpoint is configured (the LLM reasoner is then unavailable). Raises ReasonerError
+        for an endpoint the settings do not allow (plain http off this machine)."""
         if not self.llm_base_url:
             return None
-        base_url, model, key = self.llm_base_url, self.llm_model, self.llm_api_key
-        timeout, retries = self.llm_timeout, self.llm_max_retries
+        from agent.reasoners.chat_model import check_endpoint, make_chat_model
+
+        base_url = check_endpoint(self.llm_base_url, self.llm_allow_insecure_http)
+        model, key, timeout = self.llm_model, self.llm_api_key, self.llm_timeout
 
         def build() -> Any:
-            from agent.reasoners.chat_model import make_chat_model
-
-            return make_chat_model(base_url, model, key, timeout, retries)
+            return make_chat_model(base_url, model, key, timeout)
 
         return build

@@ -7,7 +7,8 @@ reconciliation are shared again, so both reasoners are held to the same rules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from agent.reading.segment import Analysis
@@ -28,11 +29,15 @@ class CodingContext:
 @dataclass(frozen=True)
 class Outcome:
     """What a reasoner decided: proposals, candidates it rejected and why, and, for the LLM
-    reasoner, why it fell back to the offline one if it did."""
+    reasoner, why it fell back to the offline one if it did, the codes the model itself named
+    (so the graph can tell how much of its answer survived the checks) and the seconds the
+    model took."""
 
-    proposals: list[Proposal]
-    rejections: list[tuple[str, str]] = field(default_factory=list)  # (code, reason)
+    proposals: Sequence[Proposal] = ()
+    rejections: Sequence[tuple[str, str]] = ()  # (code, reason)
     fallback_reason: str | None = None
+    model_codes: tuple[str, ...] = ()
+    model_seconds: float | None = None
 
 
 class Reasoner(Protocol):

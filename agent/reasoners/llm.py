@@ -2,21 +2,28 @@
 (`agent.reasoners.llm_checks`).
 
 The model is asked for a `CodingAnswer` through structured output (tool calling by default,
-which OpenAI-compatible local servers support widely). Whatever goes wrong with the model
-(timeout, connection, an answer that does not parse or is empty), the reasoner hands the note
-to its fallback (the offline reasoner) and says why. No exception reaches the caller.
+which OpenAI-compatible local servers support widely). Its accepted codes join the offline
+reasoner's. Whatever goes wrong with the model (the deadline, a connection, a 5xx or 429 past
+its retries, an answer that does not parse or is empty), the offline codes stand alone and the
+outcome says why; a circuit breaker stops calling an endpoint that keeps failing
+(`agent.reasoners.limits`). No exception reaches the caller.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import replace
 from typing import Any
 
+import httpx
+import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from agent.reasoners.base import CodingContext, Reasoner
+from agent.reasoners.base import CodingContext, Outcome, Reasoner
 from agent.reasoners.chat_model import StructuredMethod
+from agent.reasoners.limits import CircuitBreaker, Deadline, DeadlineExceeded, LlmLimits, call_before
 from agent.reasoners.llm_checks import REASON_CHARS, LlmOutcome, check_answer
 from agent.reasoners.prompts import MAX_CANDIDATES, SYSTEM_PROMPT, CodingAnswer, build_user_prompt, cut
 from index.errors import ReasonerError
@@ -28,7 +35,10 @@ log = logging.getLogger(__name__)
 
 
 class LlmReasoner:
-    """A `Reasoner` backed by a chat model, checked against the note and the code store."""
+    """A `Reasoner` backed by a chat model, checked against the note and the code store, and
+    merged with its fallback (the offline reasoner): the model's accepted codes join the
+    offline codes; when the model fails, the offline codes stand alone and the outcome says why.
+    """
 
     name = "llm"
 
@@ -39,29 +49,46 @@ class LlmReasoner:
         fallback: Reasoner,
         max_candidates: int = MAX_CANDIDATES,
         method: StructuredMethod = "function_calling",
+        limits: LlmLimits | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.chat_model = chat_model
         self.store = store
         self.fallback = fallback
         self.max_candidates = max_candidates
         self.method: StructuredMethod = method
+        self.limits = limits or LlmLimits()
+        self.breaker = breaker or CircuitBreaker(self.limits)
 
     # -- the Reasoner protocol ---------------------------------------------------------
 
     def run(self, context: CodingContext) -> LlmOutcome:
-        """Ask the model, check its answer; on any failure, the fallback's proposals and why."""
+        """The offline proposals, and the model's checked ones beside them; on any failure of
+        the model, the offline proposals alone and why. No exception reaches the caller."""
+        offline, offline_error = self._offline(context)
+        if not self.breaker.closed():
+            reason = (
+                f"the LLM endpoint was not called: it failed on an earlier note ({self.breaker.last_error}); "
+                f"it is tried again in {self.breaker.reopens_in():.0f} s"
+            )
+            return self._fall_back(offline, offline_error, reason, None)
+        deadline = Deadline(self.limits.deadline)
         try:
-            answer = self._ask(context)
-            return check_answer(context, answer, self.store)
+            answer = self._ask_within(context, deadline)
         except Exception as exc:  # the model, the network, the parser: all end in the fallback
             # The log names the error only: its message may quote the note or the answer.
-            log.warning(
-                "LLM reasoner failed for note %s (%s); using %s",
-                context.note_id,
-                type(exc).__name__,
-                self._fallback_name,
-            )
-            return self._fall_back(context, _describe(exc))
+            log.warning("LLM reasoner failed for note %s (%s)", context.note_id, type(exc).__name__)
+            if _endpoint_failure(exc):
+                self.breaker.failed(_describe(exc))
+            return self._fall_back(offline, offline_error, _describe(exc), deadline.spent())
+        self.breaker.succeeded()
+        checked = check_answer(context, answer, self.store)
+        return replace(
+            checked,
+            proposals=(*checked.proposals, *offline.proposals),
+            rejections=(*checked.rejections, *offline.rejections),
+            model_seconds=deadline.spent(),
+        )
 
     # -- asking ------------------------------------------------------------------------
 
@@ -71,6 +98,27 @@ class LlmReasoner:
             SystemMessage(SYSTEM_PROMPT),
             HumanMessage(build_user_prompt(context, self.store, self.max_candidates)),
         ]
+
+    def _ask_within(self, context: CodingContext, deadline: Deadline) -> CodingAnswer:
+        """The model's answer before the deadline, retrying transient failures (a dropped
+        connection, a 5xx, a 429) while the wait still fits in the time left."""
+        retries = 0
+        while True:
+            try:
+                return call_before(deadline, lambda: self._ask(context), self._abandon)
+            except DeadlineExceeded:
+                raise
+            except Exception as exc:
+                if not _endpoint_failure(exc) or retries >= self.limits.max_retries:
+                    raise
+                wait = _retry_after(exc)
+                wait = self.limits.backoff * 2**retries if wait is None else wait
+                if wait >= deadline.left():
+                    raise ReasonerError(
+                        f"{_describe(exc)}; a retry in {wait:g} s would pass the deadline of {self.limits.deadline:g} s"
+                    ) from exc
+                time.sleep(wait)
+                retries += 1
 
     def _ask(self, context: CodingContext) -> CodingAnswer:
         structured = self.chat_model.with_structured_output(CodingAnswer, method=self.method, include_raw=True)
@@ -89,19 +137,57 @@ class LlmReasoner:
             raise ReasonerError(f"the model's answer is a {type(result).__name__}, not a CodingAnswer")
         return result
 
-    def _fall_back(self, context: CodingContext, reason: str) -> LlmOutcome:
+    def _abandon(self) -> None:
+        """Close the abandoned call's connection, so its thread ends too."""
+        client = getattr(self.chat_model, "http_client", None)
+        close = getattr(client, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:  # closing is best effort: the caller has moved on already
+                log.debug("closing the LLM client failed", exc_info=True)
+
+    # -- the fallback --------------------------------------------------------------------
+
+    def _offline(self, context: CodingContext) -> tuple[Outcome, str | None]:
         try:
-            outcome = self.fallback.run(context)
+            return self.fallback.run(context), None
         except Exception as exc:
             log.exception("fallback reasoner %s failed for note %s", self._fallback_name, context.note_id)
-            return LlmOutcome(
-                fallback_reason=f"{reason}; the {self._fallback_name} reasoner failed too: {_describe(exc)}"
-            )
-        return LlmOutcome(tuple(outcome.proposals), tuple(outcome.rejections), fallback_reason=reason)
+            return Outcome(), _describe(exc)
+
+    def _fall_back(self, offline: Outcome, offline_error: str | None, reason: str, seconds: float | None) -> LlmOutcome:
+        if offline_error is not None:
+            reason = f"{reason}; the {self._fallback_name} reasoner failed too: {offline_error}"
+        return LlmOutcome(
+            tuple(offline.proposals), tuple(offline.rejections), fallback_reason=reason, model_seconds=seconds
+        )
 
     @property
     def _fallback_name(self) -> str:
         return str(getattr(self.fallback, "name", type(self.fallback).__name__))
+
+
+def _endpoint_failure(exc: BaseException) -> bool:
+    """A failure of the endpoint rather than of the answer: worth a retry, and counted by the
+    circuit breaker."""
+    if isinstance(exc, DeadlineExceeded | TimeoutError | ConnectionError | httpx.TransportError):
+        return True
+    if isinstance(exc, openai.APIConnectionError):
+        return True
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code == 429 or exc.status_code >= 500
+    return False
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    """The seconds a 429 or 503 answer asks the client to wait (Retry-After), if it says."""
+    response = getattr(exc, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _why_empty(raw: object) -> str:

@@ -15,7 +15,7 @@ from agent.reading.assertion import assertion_of
 from agent.reading.instructions import instruction_in
 from agent.reading.quotes import find_quote
 from agent.reading.segment import Span
-from agent.reasoners.base import CodingContext
+from agent.reasoners.base import CodingContext, Outcome
 from agent.reasoners.prompts import CodeChoice, CodingAnswer, cut
 from agent.records import Candidate, Evidence, Proposal, Step
 from index.model import Code, CodeKind
@@ -37,17 +37,12 @@ REASON_CHARS = 300
 
 
 @dataclass(frozen=True)
-class LlmOutcome:
-    """What one run of the LLM reasoner produced.
+class LlmOutcome(Outcome):
+    """What one run of the LLM reasoner produced: besides an `Outcome`, the candidates the model
+    itself declined, with its reason. `rejections` are the codes the model proposed and Coda
+    dropped, each with why; `fallback_reason` says why the offline reasoner's proposals stand
+    alone, when they do."""
 
-    `rejections` are the codes the model proposed and Coda dropped, each with the reason;
-    `declined` the candidates the model itself rejected, with its reason; `fallback_reason`
-    says why the fallback reasoner's proposals were used instead, when they were.
-    """
-
-    proposals: tuple[Proposal, ...] = ()
-    rejections: tuple[tuple[str, str], ...] = ()
-    fallback_reason: str | None = None
     declined: tuple[tuple[str, str], ...] = ()
 
 
@@ -74,7 +69,16 @@ def check_answer(context: CodingContext, answer: CodingAnswer, store: CodeStore)
         record = _lookup(store, rejected.code)
         code = record.code if record is not None else " ".join(rejected.code.split())
         declined.append((code, cut(rejected.reason, REASON_CHARS)))
-    return LlmOutcome(tuple(proposals.values()), tuple(rejections), declined=tuple(declined))
+    named = dict.fromkeys(_named(store, choice.code) for choice in answer.codes)
+    return LlmOutcome(
+        tuple(proposals.values()), tuple(rejections), declined=tuple(declined), model_codes=tuple(c for c in named if c)
+    )
+
+
+def _named(store: CodeStore, given: str) -> str:
+    """A code the model named, as the store writes it when the store knows it."""
+    record = _lookup(store, given)
+    return record.code if record is not None else " ".join(given.split())
 
 
 def _check_choice(

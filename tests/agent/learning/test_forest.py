@@ -21,7 +21,7 @@ def test_same_probabilities_as_scikit_learn_on_real_features(learned):
 
 def test_same_probabilities_as_scikit_learn_on_deep_trees_with_missing_values():
     rng = np.random.default_rng(7)
-    x = rng.normal(size=(3000, 8))
+    x = rng.normal(size=(2000, 8))
     x[rng.random(x.shape) < 0.1] = np.nan  # trained with NaN: splits send it left or right
     signal = np.nan_to_num(x[:, 0]) * np.nan_to_num(x[:, 1]) + np.sin(3 * np.nan_to_num(x[:, 2]))
     y = (signal + rng.normal(scale=0.3, size=len(x)) > 0).astype(int)
@@ -29,7 +29,7 @@ def test_same_probabilities_as_scikit_learn_on_deep_trees_with_missing_values():
     forest = Forest.from_sklearn(model)
     assert len(forest.roots) == model.n_iter_ > 50 and (~forest.leaf).sum() > 1000
     assert forest.missing_left.any() and (~forest.missing_left[~forest.leaf]).any()
-    fresh = rng.normal(size=(2000, 8))
+    fresh = rng.normal(size=(1000, 8))
     fresh[rng.random(fresh.shape) < 0.1] = np.nan
     fresh[:5] = [np.inf, -np.inf, 1e300, -1e300, 0.0, np.nan, 2.0, -2.0]
     for rows in (x, fresh):

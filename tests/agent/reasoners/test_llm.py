@@ -27,8 +27,9 @@ from pydantic import Field, SecretStr
 from agent.reading.segment import analyze
 from agent.reasoners.base import CodingContext, Outcome, Reasoner
 from agent.reasoners.chat_model import make_chat_model
+from agent.reasoners.limits import LlmLimits
 from agent.reasoners.llm import LlmReasoner
-from agent.reasoners.llm_checks import INJECTED, MAX_CHOICES, QUOTE_NOT_FOUND, LlmOutcome
+from agent.reasoners.llm_checks import INJECTED, MAX_CHOICES, QUOTE_NOT_FOUND
 from agent.reasoners.prompts import (
     MAX_CANDIDATES,
     NOTE_CLOSE,
@@ -159,9 +160,13 @@ def clause_statements(note: str) -> tuple[Statement, ...]:
     )
 
 
+LIMITS = LlmLimits(deadline=5.0, max_retries=2, backoff=0.01)
+
+
 def reasoner(store, *script: Any, fallback: FixedReasoner | None = None) -> tuple[LlmReasoner, ScriptedChatModel]:
+    """The LLM reasoner on a scripted model; its fallback proposes nothing unless given."""
     model = ScriptedChatModel(script=list(script))
-    return LlmReasoner(model, store, fallback or FixedReasoner([FALLBACK])), model
+    return LlmReasoner(model, store, fallback or FixedReasoner(), limits=LIMITS), model
 
 
 @pytest.fixture(scope="module")
@@ -247,8 +252,19 @@ def test_a_code_outside_the_candidates_is_kept_and_said_so(store) -> None:
 def test_an_empty_list_of_codes_is_an_answer_not_a_failure(store) -> None:
     fallback = FixedReasoner([FALLBACK])
     llm, _ = reasoner(store, answer(), fallback=fallback)
-    assert llm.run(context()) == LlmOutcome()
-    assert fallback.calls == 0
+    outcome = llm.run(context())
+    # The offline codes stand beside the model's (none): an empty answer is no fallback.
+    assert (outcome.proposals, outcome.fallback_reason, outcome.model_codes) == ((FALLBACK,), None, ())
+    assert fallback.calls == 1
+
+
+def test_the_models_codes_join_the_offline_ones(store) -> None:
+    fallback = FixedReasoner([FALLBACK])
+    message = answer(choice("E11.22", "Type 2 diabetes mellitus with diabetic chronic kidney disease"))
+    llm, _ = reasoner(store, message, fallback=fallback)
+    outcome = llm.run(context())
+    assert [(p.code, p.source) for p in outcome.proposals] == [("E11.22", "llm"), ("I10", "lexical")]
+    assert outcome.model_codes == ("E11.22",) and outcome.fallback_reason is None
 
 
 def test_the_same_code_twice_is_merged(store) -> None:
@@ -417,7 +433,8 @@ def test_a_failing_model_falls_back_with_the_reason(store, error: Exception, rea
     fallback = FixedReasoner([FALLBACK])
     llm, _ = reasoner(store, error, fallback=fallback)
     outcome = llm.run(context())
-    assert outcome == LlmOutcome(proposals=(FALLBACK,), fallback_reason=reason)
+    assert (outcome.proposals, outcome.rejections, outcome.fallback_reason) == ((FALLBACK,), (), reason)
+    assert outcome.model_seconds is not None and outcome.model_seconds < LIMITS.deadline
     assert fallback.calls == 1
 
 
@@ -469,22 +486,23 @@ def test_an_unreachable_endpoint_falls_back(store) -> None:
     with socket.socket() as s:  # a local port nobody listens on: refused at once, no network needed
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    model = make_chat_model(f"http://127.0.0.1:{port}/v1", "test-model", "secret", timeout=2.0, max_retries=0)
-    outcome = LlmReasoner(model, store, FixedReasoner([FALLBACK])).run(context())
+    model = make_chat_model(f"http://127.0.0.1:{port}/v1", "test-model", "secret", timeout=2.0)
+    outcome = LlmReasoner(model, store, FixedReasoner([FALLBACK]), limits=LIMITS).run(context())
     assert outcome.proposals == (FALLBACK,)
     # "OpenAIConnectionError: Connection error." here; a proxy in between may answer otherwise.
     assert outcome.fallback_reason is not None and "Error" in outcome.fallback_reason
 
 
 def test_make_chat_model_settings() -> None:
-    model = make_chat_model("http://localhost:11434/v1", "llama3.1", SecretStr("k"), timeout=12.5, max_retries=3)
+    model = make_chat_model("http://localhost:11434/v1", "llama3.1", SecretStr("k"), timeout=12.5)
     assert isinstance(model, ChatOpenAI)
     assert model.openai_api_base == "http://localhost:11434/v1"
     assert model.model_name == "llama3.1"
     assert model.temperature == 0
-    assert model.request_timeout == 12.5 and model.max_retries == 3
+    # No retries of its own: the reasoner retries within the note's deadline.
+    assert model.request_timeout == 12.5 and model.max_retries == 0
+    assert isinstance(model.http_client, httpx.Client)
     assert model.openai_api_key is not None and model.openai_api_key.get_secret_value() == "k"
-    assert make_chat_model(None, "m", None, 1.0, -1).max_retries == 0
 
 
 # --- the prompt -----------------------------------------------------------------------------------------
@@ -554,11 +572,12 @@ def test_make_chat_model_from_the_settings() -> None:
     from app.settings import Settings
 
     settings = Settings(_env_file=None, llm_base_url="http://localhost:8000/v1", llm_timeout=5.0, llm_max_retries=1)
-    model = make_chat_model(
-        settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout, settings.llm_max_retries
-    )
+    factory = settings.chat_model_factory()
+    assert factory is not None
+    model = factory()
     assert isinstance(model, ChatOpenAI)
-    assert (model.request_timeout, model.max_retries, model.temperature) == (5.0, 1, 0)
+    assert (model.request_timeout, model.max_retries, model.temperature) == (5.0, 0, 0)
+    assert settings.llm_limits() == LlmLimits(deadline=5.0, max_retries=1, cooldown=60.0)
 
 
 def test_an_overlong_answer_is_cut(store) -> None:
