@@ -112,13 +112,14 @@ class Nodes:
         records = self.deps.store.codes([p.code for p in state["proposals"]])
         titles = {code: record.title for code, record in records.items()}
         kept, refused = gate(state["proposals"], state["note"], state["analysis"], state["options"].setting, titles)
-        rejected = [*state.get("rejected", []), *(replace(r, title=titles.get(r.code, "")) for r in refused)]
+        # A refused proposal's reason comes first: it says more than an earlier candidate's.
+        rejected = [*(replace(r, title=titles.get(r.code, "")) for r in refused), *state.get("rejected", [])]
         update: dict[str, Any] = {}
         progress = [f"gate: {len(kept)} codes rest on what the note says, {len(refused)} refused"]
         model_codes = state.get("model_codes", ())
         if model_codes:
             merged = merge_with_model(kept, model_codes, self.deps.store)
-            kept, rejected = merged.proposals, [*rejected, *merged.rejected]
+            kept, rejected = merged.proposals, [*merged.rejected, *rejected]
             if merged.unreliable is not None:
                 update = {"fallback": merged.unreliable, "reasoner_used": "llm (answer set aside: unreliable)"}
             progress.append(f"merge: {len(kept)} codes from the model and the offline reasoner")

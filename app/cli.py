@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from agent.records import REASONERS, SETTINGS, CodingOptions
+from app.inputs import NoteInput, note_inputs
 from app.settings import Settings
-from index.errors import CodaError, DataError, NoteError, ReasonerError
+from index.errors import CodaError, NoteError, ReasonerError
 
 EXIT_ERROR = 2
 
@@ -131,43 +132,69 @@ def _open_coder(settings: Settings, reasoner: str = "offline") -> Any:
         raise ReasonerError(
             "the LLM reasoner needs an endpoint: set CODA_LLM_BASE_URL (and CODA_LLM_MODEL, CODA_LLM_API_KEY)"
         )
-    return open_coder(settings.data_dir, settings.system, settings.release, chat_model=chat_model)
+    return open_coder(
+        settings.data_dir, settings.system, settings.release, chat_model=chat_model, llm_limits=settings.llm_limits()
+    )
 
 
 def cmd_code(args: argparse.Namespace, settings: Settings) -> int:
-    from agent.reading.note_files import iter_note_paths, read_note
-
-    paths = iter_note_paths(args.paths)
-    if not paths:
-        raise DataError(f"no .txt notes in {', '.join(str(p) for p in args.paths)}")
+    """Code every note named; a path that cannot be coded is reported on its own line and the
+    rest are coded. Exit 0 when every input was coded, EXIT_ERROR when any was refused."""
+    profile = _profile_name(args, settings)
+    inputs = note_inputs(args.paths)
     reasoner = args.reasoner or settings.reasoner
-    coder = _open_coder(settings, reasoner)
-    profile = args.profile if args.profile is not None else settings.profile
-    failed = 0
-    for path in paths:
-        try:
-            note = read_note(path)
-        except NoteError as exc:
-            failed += 1
-            _say(f"skipped {path}: {exc}")
+    options = CodingOptions(args.setting or settings.setting, reasoner, profile)
+    coder = None
+    refused = 0
+    for item in inputs:
+        note, message = _read_input(item)
+        if note is None:
+            refused += 1
+            _say(f"skipped: {message}")
             if args.json:
-                print(json.dumps({"id": path.stem, "error": str(exc)}))
+                print(json.dumps({"id": item.path.stem, "error": message}), flush=True)
             continue
-        options = CodingOptions(args.setting or settings.setting, reasoner, profile)
-        result = coder.code(note, options, note_id=path.stem)
-        if args.json:
-            print(json.dumps(result.to_json()), flush=True)
-            continue
-        print(f"== {path.stem}" + (f"  ({result.fallback})" if result.fallback else ""))
-        for s in result.codes:
-            mark = "*" if s.principal else " "
-            quotes = "; ".join(repr(e.text) for e in s.evidence[:3])
-            print(f" {mark} {s.code:<9} {s.title}  [{s.confidence:.2f}]  {quotes}")
-        for f in result.findings:
-            print(f"   {f.severity}: {f.message}")
-    if failed:
-        _say(f"{failed} of {len(paths)} notes could not be read")
-    return 1 if failed == len(paths) else 0
+        if coder is None:  # opened at the first note that can be coded, and only then
+            coder = _open_coder(settings, reasoner)
+            if profile:
+                coder.load_profile(profile)  # a bad profile stops the run before any note is coded
+        _print_result(coder.code(note, options, note_id=item.path.stem), item.path.stem, args.json)
+    if refused:
+        _say(f"{refused} of {len(inputs)} inputs could not be coded")
+    return EXIT_ERROR if refused else 0
+
+
+def _profile_name(args: argparse.Namespace, settings: Settings) -> str | None:
+    """The profile asked for (--profile, else the settings' default), checked to be a name."""
+    from agent.learning.profile import check_name
+
+    name = args.profile if args.profile is not None else (settings.profile or None)
+    return check_name(name) if name is not None else None
+
+
+def _read_input(item: NoteInput) -> tuple[str | None, str]:
+    """The note's text, or None and why the input is refused (naming its path)."""
+    from agent.reading.note_files import read_note
+
+    if item.problem is not None:
+        return None, item.message
+    try:
+        return read_note(item.path), ""
+    except NoteError as exc:
+        return None, str(exc).removeprefix("note ")  # read_note's messages start "note <path> "
+
+
+def _print_result(result: Any, note_id: str, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result.to_json()), flush=True)
+        return
+    print(f"== {note_id}" + (f"  ({result.fallback})" if result.fallback else ""))
+    for s in result.codes:
+        mark = "*" if s.principal else " "
+        quotes = "; ".join(repr(e.text) for e in s.evidence[:3])
+        print(f" {mark} {s.code:<9} {s.title}  [{s.confidence:.2f}]  {quotes}")
+    for f in result.findings:
+        print(f"   {f.severity}: {f.message}")
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
@@ -176,9 +203,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from agent.learning.corpus import load_split
     from agent.learning.metrics import evaluate
 
+    profile = _profile_name(args, settings)
     notes = load_split(args.data, args.split, limit=args.limit)
     coder = _open_coder(settings)
-    profile = args.profile if args.profile is not None else settings.profile
     if profile:
         coder.load_profile(profile)  # load before timing
     gold: dict[str, set[str]] = {}
@@ -208,26 +235,21 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
-    import shutil
-    import tempfile
-
     from agent.learning.corpus import load_split
     from agent.learning.learn import Learner
-    from index.build import swap_in
+    from agent.learning.profile import check_name
+    from index.build import build_folder, clear_stale_builds, swap_in
 
+    check_name(args.profile)  # before the long part, not after
     notes = load_split(args.data, args.split, limit=args.limit)
     coder = _open_coder(settings)
     learner = Learner(coder.deps.locator, coder.deps.walker, _say)
     profile = learner.learn(args.profile, notes)
     final = coder.profile_path(args.profile)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{args.profile}.", dir=final.parent))
-    try:
+    clear_stale_builds(final.parent, _say)
+    with build_folder(final.parent, final.name) as tmp:
         profile.save(tmp)
         swap_in(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     print(json.dumps({"profile": args.profile, "path": str(final), "threshold": profile.threshold, **profile.report}))
     return 0
 
@@ -271,13 +293,13 @@ def build_parser() -> argparse.ArgumentParser:
     code.add_argument("--json", action="store_true", help="one JSON object per note per line")
     code.add_argument("--setting", choices=SETTINGS)
     code.add_argument("--reasoner", choices=REASONERS)
-    code.add_argument("--profile", help="a learned profile (see coda learn)")
+    code.add_argument("--profile", help="the name of a learned profile of this release (see coda learn)")
     code.set_defaults(func=cmd_code)
 
     evaluate = sub.add_parser("eval", help="evaluate on coded notes (DIR/SPLIT/text_files_en, DIR/SPLIT/SPLITD.tsv)")
     evaluate.add_argument("--data", type=Path, required=True)
     evaluate.add_argument("--split", required=True)
-    evaluate.add_argument("--profile")
+    evaluate.add_argument("--profile", help="the name of a learned profile of this release")
     evaluate.add_argument("--limit", type=int)
     evaluate.add_argument("--setting", choices=SETTINGS, default="inpatient")
     evaluate.add_argument("--json", action="store_true")

@@ -14,12 +14,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from agent.guidelines.refs import parse_refs
 from agent.records import Proposal, Rejected
+from index.model import NoteKind
 from index.store import CodeStore
 
 __all__ = ["Merged", "merge_with_model"]
 
 LLM_SOURCE = "llm"
+_PARTNER_NOTES = frozenset({NoteKind.CODE_FIRST, NoteKind.USE_ADDITIONAL_CODE, NoteKind.CODE_ALSO})
 SAME_FINDING = 0.5  # share of the shorter span two spans must have in common to be one finding
 
 
@@ -49,12 +52,18 @@ def merge_with_model(proposals: Sequence[Proposal], model_codes: Sequence[str], 
         return Merged(_unique(offline), rejected, why)
     records = store.codes([p.code for p in proposals])
     kept = _unique([*model, *offline])
+    named_offline = {p.code for p in offline}
+    only = {c: "model" for c in accepted - named_offline} | {c: "offline" for c in named_offline - accepted}
     dropped: dict[str, str] = {}
     for a in kept:
         for b in kept:
             if a is b or a.code in dropped or b.code in dropped or a.code[:3] == b.code[:3]:
                 continue
-            if (a.source == LLM_SOURCE) == (b.source == LLM_SOURCE) or not _same_finding(a, b):
+            # Only a code one reasoner alone names against one the other alone names; partners
+            # (E11.22 and the N18 stage its note asks for) are two findings, not one.
+            if {only.get(a.code), only.get(b.code)} != {"model", "offline"} or not _same_finding(a, b):
+                continue
+            if _partners(a.code, b.code, store):
                 continue
             if _strength(b, records) > _strength(a, records):
                 words = b.evidence[0].text if b.evidence else ""
@@ -83,6 +92,17 @@ def _unique(proposals: Sequence[Proposal]) -> list[Proposal]:
         evidence = tuple(sorted(first.evidence + extra, key=lambda e: (e.start, e.end)))
         by_code[p.code] = Proposal(first.code, evidence, max(first.confidence, p.confidence), first.steps, first.source)
     return list(by_code.values())
+
+
+def _partners(a: str, b: str, store: CodeStore) -> bool:
+    """Whether a Code first, Use additional code or Code also note of either code names the other."""
+    for code, other in ((a, b), (b, a)):
+        if store.find(code) is None:
+            continue
+        for note in store.inherited_notes(code):
+            if note.kind in _PARTNER_NOTES and any(ref.reaches(other) for ref in parse_refs(note.text)):
+                return True
+    return False
 
 
 def _same_finding(a: Proposal, b: Proposal) -> bool:

@@ -4,12 +4,19 @@ Columns: `code` and `title` are required; `parent` names the parent code (empty 
 root); `billable` (1/0, true/false) is optional and defaults to "has no children"; any
 column named after a note kind (includes, inclusionTerm, excludes1, excludes2, codeFirst,
 useAdditionalCode, codeAlso, notes) holds notes separated by " | ".
+
+One code per line: a file with a control character (other than tab and line ends), a quote
+left open, a value running over two lines or more values than the header names is refused
+with its line number, before anything is built.
 """
 
 from __future__ import annotations
 
 import csv
+import io
+import re
 from pathlib import Path
+from typing import Any
 
 from index.errors import SourceError
 from index.loaders.base import Progress, quiet
@@ -17,6 +24,7 @@ from index.model import Code, CodeKind, CodeSystemData, Note, NoteKind, SystemIn
 
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f", ""}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # C0 controls but tab, LF and CR
 
 
 class CsvLoader:
@@ -27,7 +35,8 @@ class CsvLoader:
 
     def load(self, progress: Progress = quiet) -> CodeSystemData:
         progress(f"reading {self.path}")
-        rows = self._rows()
+        lines = self._rows()
+        rows = [row for _, row in lines]
         parents = {row["code"]: (row.get("parent") or "").strip() or None for row in rows}
         children: dict[str, list[str]] = {}
         for code, parent in parents.items():
@@ -36,7 +45,7 @@ class CsvLoader:
                     raise SourceError(f"{self.path}: code {code} names parent {parent}, which is not in the file")
                 children.setdefault(parent, []).append(code)
         codes: dict[str, Code] = {}
-        for line, row in enumerate(rows, start=2):
+        for line, row in lines:
             code = row["code"]
             lineage = self._lineage(code, parents)
             kids = tuple(children.get(code, ()))
@@ -59,37 +68,82 @@ class CsvLoader:
         info = SystemInfo(self.system, self.release, self.system, f"csv:{self.path.name}")
         return CodeSystemData(info, codes)
 
-    def _rows(self) -> list[dict[str, str]]:
-        try:
-            with self.path.open(encoding="utf-8-sig", newline="") as f:
-                reader = csv.DictReader(f)
-                header = [h.strip() for h in reader.fieldnames or []]
-                missing = {"code", "title"} - set(header)
-                if missing:
-                    raise SourceError(
-                        f"{self.path}: missing column(s) {', '.join(sorted(missing))}; "
-                        "a code-system CSV needs a header with at least code,title"
-                    )
-                rows = []
-                for line, raw in enumerate(reader, start=2):
-                    row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if isinstance(v, str)}
-                    if not row.get("code") or not row.get("title"):
-                        raise SourceError(f"{self.path}, line {line}: empty code or title")
-                    rows.append(row)
-        except UnicodeDecodeError as exc:
-            raise SourceError(f"{self.path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-        except csv.Error as exc:
-            raise SourceError(f"{self.path}: malformed CSV ({exc})") from exc
-        except OSError as exc:
-            raise SourceError(f"{self.path}: cannot be read ({exc.strerror or exc})") from exc
+    def _rows(self) -> list[tuple[int, dict[str, str]]]:
+        """(line, row) for every code, the line being where the row starts in the file."""
+        lines = self._lines()
+        reader = csv.reader(lines, strict=True)
+        header = [h.strip() for h in self._record(reader) or []]
+        missing = {"code", "title"} - set(header)
+        if missing:
+            raise SourceError(
+                f"{self.path}: missing column(s) {', '.join(sorted(missing))}; "
+                "a code-system CSV needs a header with at least code,title"
+            )
+        rows: list[tuple[int, dict[str, str]]] = []
+        first: dict[str, int] = {}
+        while True:
+            line = reader.line_num + 1
+            record = self._record(reader)
+            if record is None:
+                break
+            if not record:
+                continue  # a blank line
+            if any(v.strip() for v in record[len(header) :]):
+                raise SourceError(
+                    f"{self.path}, line {line}: {len(record)} values where the header names {len(header)} "
+                    "columns (a comma in a value that is not quoted?)"
+                )
+            row = {k: v.strip() for k, v in zip(header, record, strict=False)}
+            if not row.get("code") or not row.get("title"):
+                raise SourceError(f"{self.path}, line {line}: empty code or title")
+            if row["code"] in first:
+                raise SourceError(
+                    f"{self.path}, line {line}: code {row['code']} appears twice (first on line {first[row['code']]})"
+                )
+            first[row["code"]] = line
+            rows.append((line, row))
         if not rows:
             raise SourceError(f"{self.path}: no codes in the file")
-        seen: set[str] = set()
-        for row in rows:
-            if row["code"] in seen:
-                raise SourceError(f"{self.path}: code {row['code']} appears twice")
-            seen.add(row["code"])
         return rows
+
+    def _lines(self) -> list[str]:
+        """The file's lines as text (line ends kept, as csv wants them), refused with the line
+        number when not UTF-8 or when a line holds a control character."""
+        try:
+            data = self.path.read_bytes()
+        except OSError as exc:
+            raise SourceError(f"{self.path}: cannot be read ({exc.strerror or exc})") from exc
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise SourceError(f"{self.path}, line {line}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        lines = io.StringIO(text, newline="").readlines()
+        for number, text_line in enumerate(lines, start=1):
+            if found := _CONTROL.search(text_line):
+                raise SourceError(
+                    f"{self.path}, line {number}: a control character ({found.group()!r}) at column "
+                    f"{found.start() + 1}; a code-system CSV is plain text"
+                )
+        return lines
+
+    def _record(self, reader: Any) -> list[str] | None:
+        """The next record (None at the end), one line long, or SourceError naming its line."""
+        line = reader.line_num + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            return None
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                raise SourceError(f"{self.path}, line {line}: a quote opened on this line is never closed") from exc
+            raise SourceError(f"{self.path}, line {line}: malformed CSV ({exc})") from exc
+        if reader.line_num > line:
+            raise SourceError(
+                f"{self.path}, line {line}: a quoted value runs on to line {reader.line_num} "
+                "(a quote left open?); a code-system CSV holds one code per line"
+            )
+        return record
 
     def _lineage(self, code: str, parents: dict[str, str | None]) -> list[str]:
         lineage = [code]

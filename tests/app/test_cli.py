@@ -105,3 +105,20 @@ def test_corrupt_csv_builds_nothing(capsys, tmp_path):
     code, _, err = coda(capsys, tmp_path / "data", "index", "build", "--system", "mine", "--source", str(source))
     assert code == EXIT_ERROR and "names parent MISSING" in err
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'code,title\nA,Alpha\nB,"Beta\n', "broken.csv, line 3: a quote opened on this line is never closed"),
+        (b"code,title\nA,Alpha\nB,Be\x00ta\n", "broken.csv, line 3: a control character ('\\x00') at column 5"),
+    ],
+)
+def test_a_csv_with_an_open_quote_or_a_control_character_builds_nothing(capsys, tmp_path, content, message):
+    source = tmp_path / "broken.csv"
+    source.write_bytes(content)
+    code, out, err = coda(capsys, tmp_path / "data", "index", "build", "--system", "mine", "--source", str(source))
+    assert code == EXIT_ERROR and out == "" and "Traceback" not in err
+    last = err.splitlines()[-1]  # after the loader's "reading ..." line
+    assert last.startswith(f"error: {source}") and message in last
+    assert not (tmp_path / "data").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -64,10 +65,76 @@ def test_bad_notes_do_not_stop_the_batch(capsys, mini_data_dir, tmp_path):
     (tmp_path / "ok.txt").write_text("<script>alert(1)</script> Hypertension.", encoding="utf-8")
     code, out, err = coda(capsys, mini_data_dir, "code", str(tmp_path), "--json")
     by_id = {d["id"]: d for d in map(json.loads, out.splitlines())}
-    assert code == 0
-    assert "is empty" in by_id["empty"]["error"] and "binary" in by_id["binary"]["error"]
+    assert code == EXIT_ERROR  # one rule: any input refused
+    assert by_id["empty"] == {"id": "empty", "error": f"{tmp_path / 'empty.txt'} is empty"}
+    assert by_id["binary"]["error"].startswith(f"{tmp_path / 'binary.txt'} looks binary")
     assert [c["code"] for c in by_id["ok"]["codes"]] == ["I10"]
-    assert "2 of 3 notes could not be read" in err and "Traceback" not in err
+    assert "2 of 3 inputs could not be coded" in err and "Traceback" not in err
+
+
+@pytest.fixture
+def batch(tmp_path: Path) -> tuple[Path, list[str], dict[str, str]]:
+    """Two good notes among every kind of input that cannot be coded: (folder, paths to give,
+    path -> the reason it is refused)."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Essential hypertension.", encoding="utf-8")
+    (folder / "x.txt").mkdir()  # a folder named like a note
+    (folder / "loop.txt").symlink_to(folder / "loop.txt")
+    (folder / "dangling.txt").symlink_to(tmp_path / "deleted.txt")
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "binary.txt").write_bytes(bytes(range(256)))
+    (tmp_path / "b.txt").write_text("HTN.", encoding="utf-8")
+    missing = tmp_path / "missing.txt"
+    refused = {
+        str(folder / "binary.txt"): "looks binary (contains NUL bytes), not like text",
+        str(folder / "dangling.txt"): f"is a dangling symlink (its target {tmp_path / 'deleted.txt'} does not exist)",
+        str(folder / "empty.txt"): "is empty",
+        str(folder / "loop.txt"): "is a symlink loop",
+        str(folder / "x.txt"): "is a folder, not a note file",
+        str(missing): "does not exist",
+    }
+    return folder, [str(missing), str(folder), str(tmp_path / "b.txt")], refused
+
+
+def test_every_input_is_read_on_its_own_and_the_rest_are_coded(capsys, mini_data_dir, batch):
+    _, paths, refused = batch
+    code, out, err = coda(capsys, mini_data_dir, "code", *paths)
+    assert code == EXIT_ERROR
+    assert [line for line in out.splitlines() if line.startswith("==")] == ["== a", "== b"]
+    assert sorted(err.splitlines()) == sorted(
+        [f"skipped: {path} {reason}" for path, reason in refused.items()] + ["6 of 8 inputs could not be coded"]
+    )
+
+
+def test_refused_inputs_are_json_lines_too(capsys, mini_data_dir, batch):
+    _, paths, refused = batch
+    code, out, _ = coda(capsys, mini_data_dir, "code", "--json", *paths)
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == EXIT_ERROR
+    assert {d["error"] for d in lines if "error" in d} == {f"{path} {reason}" for path, reason in refused.items()}
+    assert {d["id"]: [c["code"] for c in d["codes"]] for d in lines if "error" not in d} == {"a": ["I10"], "b": ["I10"]}
+
+
+def test_a_batch_with_nothing_to_code_exits_2(capsys, mini_data_dir, batch):
+    folder, _, _ = batch
+    code, out, err = coda(capsys, mini_data_dir, "code", str(folder / "loop.txt"), str(folder / "x.txt"))
+    assert code == EXIT_ERROR and out == ""
+    assert err.splitlines() == [
+        f"skipped: {folder / 'loop.txt'} is a symlink loop",
+        f"skipped: {folder / 'x.txt'} is a folder with no .txt notes in it",
+        "2 of 2 inputs could not be coded",
+    ]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode bits say")
+def test_an_unreadable_note_is_refused(capsys, mini_data_dir, tmp_path):
+    (tmp_path / "a.txt").write_text("HTN.", encoding="utf-8")
+    (tmp_path / "secret.txt").write_text("HTN.", encoding="utf-8")
+    (tmp_path / "secret.txt").chmod(0o000)
+    code, out, err = coda(capsys, mini_data_dir, "code", str(tmp_path))
+    assert code == EXIT_ERROR and "== a" in out
+    assert f"skipped: {tmp_path / 'secret.txt'} cannot be read" in err and "Permission denied" in err
 
 
 def test_prompt_injection_in_a_note_is_just_text_to_the_offline_reasoner(capsys, mini_data_dir, tmp_path):
@@ -87,7 +154,8 @@ def test_learn_then_eval_with_and_without_the_profile(capsys, mini_data_dir, cor
     code, out, _ = coda(capsys, mini_data_dir, "learn", "--data", str(corpus), "--split", "train", "--profile", "tiny")
     learned = json.loads(out)
     assert code == 0 and learned["notes"] == 12
-    assert Path(learned["path"], "profile.json").is_file()
+    assert sorted(p.name for p in Path(learned["path"]).iterdir()) == ["neighbours.npz", "profile.json", "reranker.npz"]
+    assert [p.name for p in Path(learned["path"]).parent.iterdir()] == ["tiny"]  # no building leftovers
 
     code, out, _ = coda(capsys, mini_data_dir, "eval", "--data", str(corpus), "--split", "dev", "--json")
     zero_shot = json.loads(out)
@@ -111,3 +179,58 @@ def test_eval_on_a_missing_corpus_is_one_message(capsys, mini_data_dir, tmp_path
 def test_unknown_profile_is_one_message(capsys, mini_data_dir, corpus):
     code, _, err = coda(capsys, mini_data_dir, "eval", "--data", str(corpus), "--split", "dev", "--profile", "nope")
     assert code == EXIT_ERROR and "no profile at" in err
+
+
+@pytest.fixture
+def own_data_dir(tmp_path: Path, mini_data_dir: Path) -> Path:
+    """A data folder whose release shares the session's code book (symlinks) but keeps its own
+    profiles, so that a test's profiles are seen by no other test."""
+    from index.build import find_release
+
+    release = find_release(mini_data_dir, "icd10cm")
+    mine = tmp_path / "data" / "icd10cm" / release.name
+    (mine / "profiles").mkdir(parents=True)
+    for entry in release.iterdir():
+        if entry.name != "profiles":
+            (mine / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
+    return tmp_path / "data"
+
+
+class RunsCode:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_an_old_pickled_profile_is_one_message_and_never_unpickled(capsys, own_data_dir, tmp_path):
+    import pickle
+
+    folder = next(own_data_dir.glob("icd10cm/*/profiles"))
+    old = folder / "old"
+    old.mkdir()
+    (old / "profile.json").write_text(json.dumps({"name": "old", "threshold": 0.5}), encoding="utf-8")
+    (old / "reranker.pkl").write_bytes(pickle.dumps(RunsCode(tmp_path / "ran")))
+    (tmp_path / "a.txt").write_text("HTN.", encoding="utf-8")
+    code, out, err = coda(capsys, own_data_dir, "code", str(tmp_path / "a.txt"), "--profile", "old")
+    assert code == EXIT_ERROR and out == ""
+    assert err.splitlines() == [
+        f"error: profile old at {old} cannot be loaded (it is in the old format, with a pickled reranker that "
+        "Coda no longer loads); re-learn it with: coda learn --data DIR --split train --profile old"
+    ]
+    assert not (tmp_path / "ran").exists()
+
+
+@pytest.mark.parametrize("name", ["../../../etc", "/tmp/profile", "a/b", "..", ""])
+@pytest.mark.parametrize("command", ["code", "eval", "learn"])
+def test_a_profile_is_named_never_given_as_a_path(capsys, own_data_dir, corpus, tmp_path, command, name):
+    (tmp_path / "a.txt").write_text("HTN.", encoding="utf-8")
+    argv = {
+        "code": ["code", str(tmp_path / "a.txt")],
+        "eval": ["eval", "--data", str(corpus), "--split", "dev"],
+        "learn": ["learn", "--data", str(corpus), "--split", "train"],
+    }[command]
+    code, out, err = coda(capsys, own_data_dir, *argv, "--profile", name)
+    assert code == EXIT_ERROR and out == ""
+    assert err.startswith(f"error: {name!r} is not a profile name") and len(err.splitlines()) == 1

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,36 @@ def test_csv_loader_rejects_bad_files(tmp_path, content, message):
     path.write_text(content, encoding="utf-8")
     with pytest.raises(SourceError, match=message):
         CsvLoader(path, system="x").load()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'code,title\nA,Alpha\nB,"Beta\nC,Gamma\n', r"line 3: a quote opened on this line is never closed"),
+        (b'code,title\nA,Alpha\nB,"Beta\nC,Gamma"\nD,Delta\n', r"line 3: a quoted value runs on to line 4"),
+        (b'code,title\nA,"Al"pha\n', r"line 2: malformed CSV"),
+        (b"code,title\nA,Alpha\n\nB,Be\x00ta\n", r"line 4: a control character \('\\x00'\) at column 5"),
+        (b"code,title\r\nA,Alpha\r\nB,Beta\x1b[31m\r\n", r"line 3: a control character \('\\x1b'\) at column 7"),
+        (b"code,title\x0c\nA,Alpha\n", r"line 1: a control character \('\\x0c'\)"),
+        (b"code,title\nA,Alpha\nB,Beta,extra\n", r"line 3: 3 values where the header names 2 columns"),
+        (b"code,title\nA,Alpha\nB,Beta\nA,Again\n", r"line 4: code A appears twice \(first on line 2\)"),
+        (b'code,title,billable\nA,"Alpha,\nstill alpha"\n', r"line 2: a quoted value runs on to line 3"),
+        (b"code,title\nA,Alpha\nB,Caf\xe9\n", r"line 3: not UTF-8 text"),
+    ],
+)
+def test_csv_loader_names_the_line_of_bad_data(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(SourceError, match=rf"^{re.escape(str(path))}, {message}"):
+        CsvLoader(path, system="x").load()
+
+
+def test_csv_loader_keeps_tabs_quotes_crlf_and_trailing_empty_values(tmp_path):
+    path = tmp_path / "ok.csv"
+    path.write_bytes(b'code,title,parent\r\nA,"Alpha, ""the first""\tletter",\r\nB,Beta,A,\r\n')
+    data = CsvLoader(path, system="x").load()
+    assert data.codes["A"].title == 'Alpha, "the first"\tletter'
+    assert data.codes["B"].parent == "A" and data.codes["A"].children == ("B",)
 
 
 def test_csv_loader_rejects_non_utf8(tmp_path):
