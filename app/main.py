@@ -22,6 +22,7 @@ from app.ui.sidebar import sidebar
 from app.workbench import md_escape
 from index.errors import CodaError, IndexNotBuilt
 from index.search import CodeSearch
+from index.store import CodeStore
 
 if TYPE_CHECKING:
     from agent.coder import Coder
@@ -46,7 +47,9 @@ def coder(data_dir: str, system: str, release: str | None, llm_base_url: str | N
     from agent.coder import open_coder
 
     chat_model = _settings.chat_model_factory() if llm_base_url else None
-    return open_coder(Path(data_dir), system, release, embedder=embedder(), chat_model=chat_model)
+    return open_coder(
+        Path(data_dir), system, release, embedder=embedder(), chat_model=chat_model, llm_limits=_settings.llm_limits()
+    )
 
 
 @st.cache_resource
@@ -56,8 +59,9 @@ def code_search(data_dir: str, system: str, release: str | None, _coder: Coder) 
 
 
 @st.cache_resource
-def case_store(path: str) -> CaseStore:
-    return CaseStore(path)
+def case_store(path: str, release_dir: str, _book: CodeStore) -> CaseStore:
+    """The case store, taking codes from the code book of the release the app codes with."""
+    return CaseStore(path, _book)
 
 
 def main() -> None:
@@ -80,7 +84,7 @@ def main() -> None:
         st.error(md_escape(str(exc)), icon=":material/error:")
         st.stop()
     search = code_search(*key, the_coder)
-    store = case_store(str(settings.data_dir / CASES_FILE))
+    store = case_store(str(settings.data_dir / CASES_FILE), str(the_coder.release_dir), search.store)
     case = sidebar(store, settings, the_coder.release_dir)
     show_flashes()
     if case is None:

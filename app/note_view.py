@@ -1,7 +1,9 @@
 """The clinical note with every evidence span highlighted, one colour per code, as a Streamlit component.
 
 `segments`, `palette` and `render_html` are pure: the note is cut at every span boundary, each piece is
-escaped with `html.escape` and wrapped in a `<mark>` carrying its codes and exact offsets. `note_view`
+escaped with `html.escape` and wrapped in a `<mark>` carrying its codes and exact offsets. Sentences
+addressed to the software or the coder rather than about the patient ("asides") are wrapped in a
+`<span class="coda-aside">` that shows them greyed and hatched, with a title saying so. `note_view`
 mounts that HTML through a small custom component (Streamlit components v2) and returns the last click.
 """
 
@@ -28,16 +30,19 @@ _LIGHTNESS = (0.88, 0.80, 0.84)  # one per ring; light enough that dark text kee
 _HEX = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 _STRIPE_PX = 3
 _OUTLINE = "var(--st-text-color,#111827)"
+ASIDE_TITLE = "Addressed to the software or the coder: not clinical text, no code rests on it"
 
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """A piece of the note, `note[start:end] == text`, covered by `codes` (empty: plain text)."""
+    """A piece of the note, `note[start:end] == text`, covered by `codes` (empty: plain text), and
+    inside a sentence addressed to the software when `aside` is not None (it says why)."""
 
     start: int
     end: int
     text: str
     codes: tuple[str, ...]
+    aside: str | None = None
 
 
 def _valid_spans(note: str, spans: Iterable[Sequence[Any]]) -> list[tuple[int, int, str]]:
@@ -51,22 +56,26 @@ def _valid_spans(note: str, spans: Iterable[Sequence[Any]]) -> list[tuple[int, i
     return out
 
 
-def segments(note: str, spans: list[tuple[int, int, str]]) -> list[Segment]:
-    """Cut `note` at every span boundary; each segment lists the codes whose spans cover it.
+def segments(note: str, spans: list[tuple[int, int, str]], asides: Iterable[Sequence[Any]] = ()) -> list[Segment]:
+    """Cut `note` at every span and aside boundary; each segment lists the codes whose spans cover
+    it, and why it is an aside when one of `asides` ((start, end, why)) covers it.
 
     The segments cover the whole note in order (uncovered text has `codes == ()`), so their texts
-    join back to the note. A span that is empty or not wholly inside the note is ignored. Within a
-    segment the codes keep the order in which they first appear in `spans`, without repeats.
+    join back to the note. A span or aside that is empty or not wholly inside the note is ignored.
+    Within a segment the codes keep the order in which they first appear in `spans`, without repeats.
     """
     valid = _valid_spans(note, spans)
+    aside_spans = _valid_spans(note, asides)
     first_seen: dict[str, int] = {}
     for _, _, code in valid:
         first_seen.setdefault(code, len(first_seen))
-    cuts = sorted({0, len(note)} | {s for s, _, _ in valid} | {e for _, e, _ in valid})
+    bounds = [*valid, *aside_spans]
+    cuts = sorted({0, len(note)} | {s for s, _, _ in bounds} | {e for _, e, _ in bounds})
     out = []
     for a, b in itertools.pairwise(cuts):
         covering = {code for s, e, code in valid if s <= a and b <= e}
-        out.append(Segment(a, b, note[a:b], tuple(sorted(covering, key=first_seen.__getitem__))))
+        aside = next((why for s, e, why in aside_spans if s <= a and b <= e), None)
+        out.append(Segment(a, b, note[a:b], tuple(sorted(covering, key=first_seen.__getitem__)), aside))
     return out
 
 
@@ -137,23 +146,41 @@ def _mark(seg: Segment, colours: Mapping[str, str], selected: str | None) -> str
     return f"<mark{rendered}>{html.escape(seg.text, quote=True)}</mark>"
 
 
+def _aside(why: str, text: str, inner: str) -> str:
+    """A sentence addressed to the software: greyed and hatched (note_view.css), with a title and a
+    label for screen readers that say it is not clinical text."""
+    title = f"{ASIDE_TITLE} ({why})" if why else ASIDE_TITLE
+    attrs = {"class": "coda-aside", "role": "note", "title": title, "aria-label": f"{title}: {text}"}
+    rendered = "".join(f' {name}="{html.escape(value, quote=True)}"' for name, value in attrs.items())
+    return f"<span{rendered}>{inner}</span>"
+
+
 def render_html(
-    note: str, spans: list[tuple[int, int, str]], colours: Mapping[str, str], selected: str | None = None
+    note: str,
+    spans: list[tuple[int, int, str]],
+    colours: Mapping[str, str],
+    selected: str | None = None,
+    asides: Iterable[Sequence[Any]] = (),
 ) -> str:
-    """The note as HTML: escaped text, one `<mark>` per highlighted segment, newlines kept.
+    """The note as HTML: escaped text, one `<mark>` per highlighted segment, newlines kept, and
+    the `asides` ((start, end, why): sentences addressed to the software) in `<span class="coda-aside">`.
 
     Every piece of note text and every attribute value goes through `html.escape(..., quote=True)`;
-    the only tags are the wrapping `<div class="coda-note">` and the `<mark>`s, with no event
-    handlers. A mark's background is its first code's colour (a `#rgb`/`#rrggbb` from `colours`,
-    else from `palette`); each further code adds a darker stripe at the bottom; marks of `selected`
-    get an outline.
+    the only tags are the wrapping `<div class="coda-note">`, the `<mark>`s and the aside `<span>`s,
+    with no event handlers. A mark's background is its first code's colour (a `#rgb`/`#rrggbb` from
+    `colours`, else from `palette`); each further code adds a darker stripe at the bottom; marks of
+    `selected` get an outline.
     """
-    segs = segments(note, spans)
+    segs = segments(note, spans, asides)
     codes = [code for seg in segs for code in seg.codes]
     fallback = palette(codes)
     safe = {c: colours[c] if _HEX.fullmatch(str(colours.get(c, ""))) else fallback[c] for c in fallback}
-    body = "".join(_mark(seg, safe, selected) if seg.codes else html.escape(seg.text, quote=True) for seg in segs)
-    return f'<div class="coda-note" style="white-space:pre-wrap">{body}</div>'
+    pieces = []
+    for why, run in itertools.groupby(segs, key=lambda seg: seg.aside):
+        group = list(run)  # the segments of one aside (or of the text between asides) in a row
+        inner = "".join(_mark(g, safe, selected) if g.codes else html.escape(g.text, quote=True) for g in group)
+        pieces.append(inner if why is None else _aside(why, "".join(g.text for g in group), inner))
+    return f'<div class="coda-note" style="white-space:pre-wrap">{"".join(pieces)}</div>'
 
 
 @functools.cache
@@ -190,6 +217,7 @@ def note_view(
     selected: str | None = None,
     key: str | None = None,
     *,
+    asides: Iterable[Sequence[Any]] = (),
     on_click: Callable[[], None] | None = None,
 ) -> dict | None:
     """Show the highlighted note; return the last click as {"codes", "start", "end"} or None.
@@ -204,7 +232,7 @@ def note_view(
         key = f"{COMPONENT_NAME}_{digest}"
     result = _component()(
         key=key,
-        data={"html": render_html(note, spans, colours, selected)},
+        data={"html": render_html(note, spans, colours, selected, asides)},
         on_click_change=on_click or _ignore,
     )
     return _as_click(result.get("click"))

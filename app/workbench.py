@@ -3,8 +3,9 @@ case store's records and the code book.
 
 The panels of `app.ui` read the widgets, call these functions and render the results; here
 everything is plain data in and out, tested without a browser: the worklist's labels, the code list
-with its colours, the spans of the note, clicks on it, the codes a coder may change to, the
-coder's quotes, the reasoning by stage and the rows of the audit trail.
+with its colours, the spans of the note and its sentences addressed to the software, clicks on it,
+the codes a coder may change to, the coder's quotes, the reasoning by stage and the rows of the
+audit trail.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.reading.quotes import find_quotes
-from agent.records import Evidence, Step
+from agent.records import Evidence, NonClinical, Step
 from app.note_view import palette
 from app.review.records import LIVE, AuditEntry, Case, CaseCode
 from index.model import CodeKind
@@ -124,6 +125,18 @@ def note_spans(
             if c.code not in colours:
                 colours[c.code] = REJECTED_COLOUR
     return spans, colours
+
+
+def aside_spans(sentences: Iterable[NonClinical]) -> list[tuple[int, int, str]]:
+    """The note's sentences addressed to the software, as the note view's asides (start, end, why)."""
+    return [(s.start, s.end, s.why) for s in sentences]
+
+
+def asides_summary(count: int) -> str:
+    """What the case page says of them: "2 sentences addressed to the software were ignored"."""
+    if count == 1:
+        return "1 sentence addressed to the software was ignored"
+    return f"{count} sentences addressed to the software were ignored"
 
 
 def click_codes(value: Any) -> list[str]:
@@ -284,14 +297,16 @@ def audit_rows(entries: Iterable[AuditEntry]) -> list[dict[str, str]]:
                 "time (UTC)": at,
                 "coder": e.coder,
                 "action": e.action,
-                "code": _change(e.code_before, e.code_after),
+                "code": _change(e.code_before, e.code_after, e.action),
                 "reason": e.reason,
             }
         )
     return rows
 
 
-def _change(before: str | None, after: str | None) -> str:
+def _change(before: str | None, after: str | None, action: str = "") -> str:
+    if action == "kept_excludes1":
+        return f"{before} + {after}"
     if before and after and before != after:
         return f"{before} → {after}"
     return after or before or ""
@@ -310,5 +325,7 @@ def rejected_by(code: str, entries: Iterable[AuditEntry]) -> str | None:
 
 
 def export_name(case: Case, kind: str) -> str:
-    """The file name of an export: "C0001-claim.json", "C0001-hi-segment.txt", "C0001-codes.csv"."""
-    return {"fhir": f"{case.id}-claim.json", "x12": f"{case.id}-hi-segment.txt", "csv": f"{case.id}-codes.csv"}[kind]
+    """The file name of an export: "C0001-claim.json", "C0001-hi-segment.txt", "C0001-codes.csv",
+    "C0001-audit.csv"."""
+    names = {"fhir": "claim.json", "x12": "hi-segment.txt", "csv": "codes.csv", "audit": "audit.csv"}
+    return f"{case.id}-{names[kind]}"

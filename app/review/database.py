@@ -1,5 +1,6 @@
-"""The SQLite file under a case store: one connection behind a lock, explicit transactions, and the
-row-level reads and writes that the store's requests (`app.review.store`) are made of.
+"""The SQLite file under a case store: one connection behind a lock, explicit transactions, the
+code book that codes are taken from, and the row-level reads and writes that the store's requests
+(`app.review.decisions`, `app.review.store`) are made of.
 
 Every write runs in `_write` (BEGIN IMMEDIATE ... COMMIT, rolled back on any error); a decision on a
 case runs in `_decision`, which refuses a done case, and ends in `_decided`, which renumbers the
@@ -16,20 +17,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
 
+from agent.reading.note_files import DEFAULT_MAX_BYTES
 from app.review.records import REVIEW_STARTS, Case, CaseCode
 from app.review.rows import case_from_row, code_from_row, code_params
 from app.review.schema import open_schema
 from index.errors import CaseNotFound, DataError, DecisionRefused
 from index.model import code_key
+from index.store import CodeStore
 
 LAST = 1_000_000  # a sequence past every code's, renumbered by `_resequence`
 
 
 class CaseDatabase:
-    """The case store's SQLite file at `path` (created when missing); see `app.review.store.CaseStore`."""
+    """The case store's SQLite file at `path` (created when missing, migrated when older), taking
+    codes from the code book `book` and notes of at most `max_note_bytes` (UTF-8); see
+    `app.review.store.CaseStore`."""
 
-    def __init__(self, path: str | Path, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        book: CodeStore,
+        clock: Callable[[], datetime] | None = None,
+        max_note_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
         self.path = Path(path)
+        self.book = book
+        self.max_note_bytes = max_note_bytes
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
         self.path.parent.mkdir(parents=True, exist_ok=True)

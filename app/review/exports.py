@@ -1,14 +1,24 @@
-"""The final claim of a case, in the forms a billing system takes: a FHIR Claim, an 837P HI segment, CSV.
+"""The final claim of a case in the forms a billing system takes (a FHIR Claim, an 837P HI segment,
+CSV), and the case's audit trail as CSV.
 
-Every export holds the accepted and added codes only, principal first, then in sequence order.
-They do not check the codes against the guidelines: the caller runs `app.review.validation.validate_claim`
-first and exports only when nothing blocks; what would make an export wrong (no codes, no single
-principal, too many codes for the segment, a Claim that does not validate) raises ExportError.
+Every export validates its own input: the claim's codes go through `app.review.claim.claim_lines`
+(codes of the code book, billable, well formed, once each, exactly one principal) and are written
+with the code book's spelling and title; anything that would make the export wrong raises an
+ExportError saying what. The exports do not check the codes against the guidelines: the caller runs
+`app.review.validation.validate_claim` first and exports only when nothing blocks.
 
 FHIR: the Claim is built and validated with `fhir.resources.R4B` (FHIR 4.3.0, R4-compatible), not
 the package's default R5 models. Each diagnosis's `type` comes from the code system
 http://terminology.hl7.org/CodeSystem/ex-diagnosistype, which has no "secondary" code: the principal
-diagnosis is "principal", every other one "clinical".
+diagnosis is "principal", every other one "clinical". Its patient, provider, insurer and coverage
+come from the case's references. Placeholder policy: a reference the case has not recorded is never
+invented; the Claim carries a display-only reference that says so ("Patient not recorded on case
+C0001"), which a billing system cannot resolve, and `validate_claim` warns that the claim cannot
+be submitted until the references are set on the case.
+
+CSV: every cell that a spreadsheet would read as a formula (one starting with =, +, -, @, a tab or a
+carriage return, also after leading spaces) is prefixed with a single quote (OWASP's advice
+against CSV injection), so the file shows the text and runs nothing.
 """
 
 from __future__ import annotations
@@ -22,8 +32,11 @@ from typing import Any
 from fhir.resources.R4B.claim import Claim
 from pydantic import ValidationError
 
-from app.review.records import Case, CaseCode, dotted
-from index.errors import ExportError
+from app.review.claim import ClaimLine, claim_lines
+from app.review.guards import check_evidence, reference
+from app.review.records import AuditEntry, Case, CaseCode, KeptPair
+from index.errors import DecisionRefused, ExportError
+from index.store import CodeStore
 
 ICD10CM_SYSTEM = "http://hl7.org/fhir/sid/icd-10-cm"
 CLAIM_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/claim-type"
@@ -34,38 +47,24 @@ OTHER_TYPE = {"system": DIAGNOSIS_TYPE_SYSTEM, "code": "clinical", "display": "C
 
 # An 837P carries at most 12 diagnosis codes in its HI segment (one ABK, eleven ABF).
 X12_837P_MAX_CODES = 12
-CSV_HEADER = ("case", "sequence", "code", "title", "status", "evidence_offsets", "coder", "time")
+CSV_HEADER = ("case", "sequence", "code", "title", "status", "evidence_offsets", "excludes1_kept", "coder", "time")
+AUDIT_CSV_HEADER = ("case", "entry", "time", "coder", "action", "code_before", "code_after", "reason")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def claim_codes(codes: Iterable[CaseCode]) -> list[CaseCode]:
-    """The codes that go on the claim (accepted and added), principal first, then by sequence."""
-    return sorted((c for c in codes if c.on_claim), key=lambda c: (not c.principal, c.sequence))
-
-
-def _final(codes: Iterable[CaseCode]) -> list[CaseCode]:
-    final = claim_codes(codes)
-    if not final:
-        raise ExportError("the claim has no codes: accept or add at least one code before exporting")
-    principals = [c.code for c in final if c.principal]
-    if len(principals) != 1:
-        which = "none" if not principals else ", ".join(principals)
-        raise ExportError(f"a claim needs exactly one principal diagnosis among its accepted codes, not {which}")
-    return final
+def placeholder(case: Case, role: str) -> str:
+    """The display of a reference the case has not recorded: "Patient not recorded on case C0001"."""
+    return f"{role.capitalize()} not recorded on case {case.id}"
 
 
 def fhir_claim(
-    case: Case,
-    codes: Iterable[CaseCode],
-    patient_ref: str = "Patient/example",
-    provider_ref: str = "Organization/example",
-    created: datetime | str | None = None,
-    coverage_display: str = "Coverage on file",
+    case: Case, codes: Iterable[CaseCode], book: CodeStore, created: datetime | str | None = None
 ) -> dict[str, Any]:
     """A FHIR R4 (R4B models) Claim for the case's final codes, validated, as a JSON-ready dict.
 
     Type "institutional" for an inpatient case, "professional" otherwise; `created` defaults to now
     (UTC). The resource id is the case id, so a claim leads back to its case."""
-    final = _final(codes)
+    lines = claim_lines(case.id, codes, book)
     kind = "institutional" if case.setting == "inpatient" else "professional"
     if created is None:
         created = datetime.now(UTC)
@@ -79,24 +78,34 @@ def fhir_claim(
             "status": "active",
             "type": {"coding": [{"system": CLAIM_TYPE_SYSTEM, "code": kind, "display": kind.capitalize()}]},
             "use": "claim",
-            "patient": {"reference": patient_ref},
+            "patient": _reference(case, "patient"),
             "created": created,
-            "provider": {"reference": provider_ref},
+            "insurer": _reference(case, "insurer"),
+            "provider": _reference(case, "provider"),
             "priority": {"coding": [{"system": PRIORITY_SYSTEM, "code": "normal", "display": "Normal"}]},
-            "insurance": [{"sequence": 1, "focal": True, "coverage": {"display": coverage_display}}],
+            "insurance": [{"sequence": 1, "focal": True, "coverage": _reference(case, "coverage")}],
             "diagnosis": [
                 {
-                    "sequence": i,
+                    "sequence": line.sequence,
                     "diagnosisCodeableConcept": {
-                        "coding": [{"system": ICD10CM_SYSTEM, "code": dotted(c.code), "display": c.title}]
+                        "coding": [{"system": ICD10CM_SYSTEM, "code": line.code, "display": line.title}]
                     },
-                    "type": [{"coding": [dict(PRINCIPAL_TYPE if c.principal else OTHER_TYPE)]}],
+                    "type": [{"coding": [dict(PRINCIPAL_TYPE if line.principal else OTHER_TYPE)]}],
                 }
-                for i, c in enumerate(final, 1)
+                for line in lines
             ],
         },
     )
     return claim.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _reference(case: Case, role: str) -> dict[str, str]:
+    """The case's reference for `role`, checked again, or the placeholder that says it is missing."""
+    try:
+        value = reference(role, getattr(case.references, role))
+    except DecisionRefused as exc:
+        raise ExportError(f"the FHIR Claim of case {case.id} cannot be built: {exc}") from None
+    return {"reference": value} if value else {"display": placeholder(case, role)}
 
 
 def _validated_claim(case_id: str, resource: dict[str, Any]) -> Claim:
@@ -107,28 +116,80 @@ def _validated_claim(case_id: str, resource: dict[str, Any]) -> Claim:
         raise ExportError(f"the FHIR Claim of case {case_id} does not validate: {problems}") from exc
 
 
-def x12_hi_segment(codes: Iterable[CaseCode]) -> str:
+def x12_hi_segment(case: Case, codes: Iterable[CaseCode], book: CodeStore) -> str:
     """The 837P HI (health care diagnosis code) segment: ABK for the principal, ABF for the others,
     codes without dots, e.g. "HI*ABK:E1122*ABF:N1830*ABF:I10~". At most 12 codes."""
-    final = _final(codes)
-    if len(final) > X12_837P_MAX_CODES:
+    lines = claim_lines(case.id, codes, book)
+    if len(lines) > X12_837P_MAX_CODES:
         raise ExportError(
-            f"an 837P HI segment carries at most {X12_837P_MAX_CODES} diagnosis codes, not {len(final)}: "
+            f"an 837P HI segment carries at most {X12_837P_MAX_CODES} diagnosis codes, not {len(lines)}: "
             "reject or remove codes before exporting to X12"
         )
-    parts = [f"{'ABK' if c.principal else 'ABF'}:{dotted(c.code).replace('.', '')}" for c in final]
+    parts = [f"{'ABK' if line.principal else 'ABF'}:{line.code.replace('.', '')}" for line in lines]
     return "HI*" + "*".join(parts) + "~"
 
 
-def claim_csv(case: Case, codes: Iterable[CaseCode], coder: str, at: datetime | str) -> str:
+def claim_csv(
+    case: Case,
+    codes: Iterable[CaseCode],
+    book: CodeStore,
+    coder: str,
+    at: datetime | str,
+    kept: Iterable[KeptPair] = (),
+) -> str:
     """The final codes as CSV, one row per code in claim order, with the note offsets of their
-    evidence ("15-57;71-74") and who exported them when. Lines end in "\\n"."""
-    final = _final(codes)
+    evidence ("15-57;71-74"), the Excludes1 pairs the coder keeps with the reason ("E10.9: both
+    documented, unrelated"), and who exported them when. Lines end in "\\n"."""
+    lines = claim_lines(case.id, codes, book)
+    coder = " ".join((coder or "").split())
+    if not coder:
+        raise ExportError("the CSV names the coder who exports it: give a coder's name")
+    for line in lines:
+        check_evidence(case, line.row.evidence, ExportError)
     time = at.isoformat(timespec="seconds") if isinstance(at, datetime) else at
+    kept_with = _kept_with(lines, kept)
+    rows = [
+        (case.id, n.sequence, n.code, n.title, n.row.status, _offsets(n), kept_with[n.code], coder, time) for n in lines
+    ]
+    return _csv([CSV_HEADER, *rows])
+
+
+def audit_csv(case: Case, entries: Iterable[AuditEntry]) -> str:
+    """The case's audit trail as CSV, oldest first: every decision with its coder, time and reason
+    (an Excludes1 pair kept, with why, among them). Lines end in "\\n"."""
+    rows = [
+        (case.id, e.id, e.at, e.coder, e.action, e.code_before or "", e.code_after or "", e.reason)
+        for e in entries
+        if e.case_id == case.id
+    ]
+    return _csv([AUDIT_CSV_HEADER, *rows])
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell a spreadsheet cannot run: text that would start a formula gets a leading "'"."""
+    if isinstance(value, str) and (value.startswith(_FORMULA_STARTS) or value.lstrip().startswith(_FORMULA_STARTS)):
+        return "'" + value
+    return value
+
+
+def _csv(rows: Iterable[Iterable[object]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
-    for i, c in enumerate(final, 1):
-        offsets = ";".join(f"{e.start}-{e.end}" for e in c.evidence)
-        writer.writerow((case.id, i, dotted(c.code), c.title, c.status, offsets, coder, time))
+    writer.writerows([csv_cell(v) for v in row] for row in rows)
     return out.getvalue()
+
+
+def _offsets(line: ClaimLine) -> str:
+    return ";".join(f"{e.start}-{e.end}" for e in line.row.evidence)
+
+
+def _kept_with(lines: list[ClaimLine], kept: Iterable[KeptPair]) -> dict[str, str]:
+    """For each code of the claim, the codes it is kept with despite Excludes1, and why."""
+    on_claim = {line.code for line in lines}
+    out: dict[str, list[str]] = {code: [] for code in on_claim}
+    for pair in kept:
+        a, b = pair.codes
+        if a in on_claim and b in on_claim:
+            out[a].append(f"{b}: {pair.reason}")
+            out[b].append(f"{a}: {pair.reason}")
+    return {code: "; ".join(reasons) for code, reasons in out.items()}

@@ -1,6 +1,7 @@
-"""The records of the case store: a case (`Case`), one of its codes (`CaseCode`) and one line of
-its audit trail (`AuditEntry`), with the statuses they move through and the claim spelling of a
-code (`dotted`).
+"""The records of the case store: a case (`Case`) with the FHIR references its claim names
+(`References`), one of its codes (`CaseCode`), an Excludes1 pair the coder keeps (`KeptPair`) and
+one line of its audit trail (`AuditEntry`), with the statuses they move through and the claim
+spelling of a code (`dotted`).
 
 A case is "new", then "coded" once the agent's result is saved, "in_review" from the coder's
 first decision, and "done" when the coder closes it. A code is "suggested" or "rejected" by the
@@ -27,6 +28,29 @@ ON_CLAIM: tuple[CodeStatus, ...] = ("accepted", "added")
 REVIEW_STARTS: tuple[CaseStatus, ...] = ("new", "coded")
 
 
+# The references a FHIR Claim names, and the resource types each may point to.
+REFERENCE_TYPES: dict[str, tuple[str, ...]] = {
+    "patient": ("Patient",),
+    "provider": ("Practitioner", "PractitionerRole", "Organization"),
+    "insurer": ("Organization",),
+    "coverage": ("Coverage",),
+}
+
+
+@dataclass(frozen=True)
+class References:
+    """Who the claim is for, from and to, as FHIR references ("Patient/123"); None until recorded."""
+
+    patient: str | None = None
+    provider: str | None = None
+    insurer: str | None = None
+    coverage: str | None = None
+
+    def missing(self) -> tuple[str, ...]:
+        """The roles (in `REFERENCE_TYPES` order) with no reference recorded."""
+        return tuple(role for role in REFERENCE_TYPES if getattr(self, role) is None)
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -39,6 +63,7 @@ class Case:
     created_at: str  # UTC, ISO 8601
     updated_at: str
     source: str  # pasted | upload | sample:<name>
+    references: References = References()
 
     @property
     def undecided(self) -> bool:
@@ -69,14 +94,26 @@ class CaseCode:
 
 
 @dataclass(frozen=True)
+class KeptPair:
+    """Two codes of a case that an Excludes1 note forbids together, kept by the coder with a reason
+    (Guidelines I.A.12.a: both may be reported when the conditions are unrelated). `codes` is sorted."""
+
+    case_id: str
+    codes: tuple[str, str]
+    reason: str
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     """One line of a case's audit trail.
 
     `code_before` and `code_after` are the code the entry concerns before and after it (None where
     there is none: `code_before` of "added", `code_after` of "rejected", both for case-level
-    actions). `reason` is the coder's reason; for "moved" it says "3 -> 1", for "status" "in_review
-    -> done". Actions: coded, options, accepted, rejected, changed, added, moved, principal, status.
-    The move to "in_review" that a case's first decision makes has no entry of its own.
+    actions); for "kept_excludes1" they are the pair, in code order. `reason` is the coder's
+    reason; for "moved" it says "3 -> 1", for "status" "in_review -> done", for "reference"
+    "patient: (none) -> Patient/123". Actions: coded, options, reference, accepted, rejected,
+    changed, added, moved, principal, kept_excludes1, status. The move to "in_review" that a
+    case's first decision makes has no entry of its own.
     """
 
     id: int

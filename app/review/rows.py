@@ -1,5 +1,5 @@
-"""Records to rows of the case store and back, and the agent's `CodingResult` as the codes and
-findings of a case.
+"""Records to rows of the case store and back, and the agent's `CodingResult` as the codes,
+findings and non-clinical sentences of a case.
 
 Evidence, reasoning steps, alternatives and a finding's codes are kept as JSON text in their rows;
 a row that does not read back raises DataError, as does an agent result that does not fit its note.
@@ -12,9 +12,9 @@ import sqlite3
 from dataclasses import asdict
 from typing import Any
 
-from agent.records import CodingResult, Evidence, Finding, Step
+from agent.records import CodingResult, Evidence, Finding, NonClinical, Step
 from app.review.guards import check_evidence
-from app.review.records import Case, CaseCode, dotted
+from app.review.records import Case, CaseCode, KeptPair, References, dotted
 from index.errors import DataError
 from index.model import code_key
 
@@ -33,6 +33,7 @@ def case_from_row(row: sqlite3.Row) -> Case:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         source=row["source"],
+        references=References(row["patient_ref"], row["provider_ref"], row["insurer_ref"], row["coverage_ref"]),
     )
 
 
@@ -79,6 +80,14 @@ def finding_from_row(row: sqlite3.Row) -> Finding:
 def finding_params(case_id: str, position: int, f: Finding) -> tuple[Any, ...]:
     """The values of a `findings` row, in column order."""
     return (case_id, position, f.kind, f.severity, f.message, json.dumps(list(f.codes)))
+
+
+def non_clinical_from_row(row: sqlite3.Row) -> NonClinical:
+    return NonClinical(row["start"], row["end"], row["text"], row["why"])
+
+
+def kept_from_row(row: sqlite3.Row) -> KeptPair:
+    return KeptPair(row["case_id"], (row["code_a"], row["code_b"]), row["reason"])
 
 
 def result_codes(case: Case, result: CodingResult) -> list[CaseCode]:
@@ -134,3 +143,17 @@ def result_findings(case: Case, result: CodingResult) -> list[Finding]:
     if bad:
         raise DataError(f"the agent's result for case {case.id} has a finding of severity {bad[0].severity!r}")
     return [Finding(f.kind, f.severity, f.message, tuple(f.codes)) for f in result.findings]
+
+
+def result_non_clinical(case: Case, result: CodingResult) -> list[tuple[Any, ...]]:
+    """The `non_clinical` rows of the agent's result; DataError when a sentence is not exactly where
+    it says in the note."""
+    rows = []
+    for i, n in enumerate(result.non_clinical):
+        if not (0 <= n.start <= n.end <= len(case.note)) or case.note[n.start : n.end] != n.text:
+            raise DataError(
+                f"the non-clinical sentence {n.start}-{n.end} {n.text!r} is not at those offsets "
+                f"in the note of case {case.id}"
+            )
+        rows.append((case.id, i, n.start, n.end, n.text, n.why))
+    return rows

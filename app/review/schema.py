@@ -1,5 +1,12 @@
 """The SQL schema of the case store and its opening check: an empty file gets the schema, a case
-store of this version opens as it is, anything else is refused with a DataError.
+store of this version opens as it is, one of an older version is migrated in place, anything else
+is refused with a DataError.
+
+Version 2 adds to version 1 the claim's FHIR references on each case (four nullable columns of
+`cases`), the sentences of a note addressed to the software (`non_clinical`) and the Excludes1
+pairs a coder keeps (`kept_excludes1`). A version-1 file is migrated in the transaction that opens
+it: the columns and tables are added and the version set to 2 together, or not at all; nothing
+already stored changes.
 
 The store guards its own invariants where SQL can: at most one principal per case, and an audit
 trail that is append-only whatever code opens the file.
@@ -12,7 +19,29 @@ from pathlib import Path
 
 from index.errors import DataError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# What version 2 adds as tables; `_migrate_v1` also adds the reference columns of `cases`.
+V2_TABLES = (
+    """CREATE TABLE non_clinical(
+        case_id TEXT NOT NULL REFERENCES cases(id),
+        position INTEGER NOT NULL,
+        start INTEGER NOT NULL,
+        "end" INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        why TEXT NOT NULL,
+        PRIMARY KEY (case_id, position)
+    )""",
+    """CREATE TABLE kept_excludes1(
+        case_id TEXT NOT NULL REFERENCES cases(id),
+        code_a TEXT NOT NULL,
+        code_b TEXT NOT NULL,
+        reason TEXT NOT NULL CHECK (reason <> ''),
+        CHECK (code_a < code_b),
+        PRIMARY KEY (case_id, code_a, code_b)
+    )""",
+)
+REFERENCE_COLUMNS = ("patient_ref", "provider_ref", "insurer_ref", "coverage_ref")
 
 SCHEMA = (
     "CREATE TABLE schema_version(version INTEGER NOT NULL)",
@@ -27,7 +56,11 @@ SCHEMA = (
         profile TEXT,
         source TEXT NOT NULL,
         created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
+        updated_at TEXT NOT NULL,
+        patient_ref TEXT,
+        provider_ref TEXT,
+        insurer_ref TEXT,
+        coverage_ref TEXT
     )""",
     """CREATE TABLE case_codes(
         case_id TEXT NOT NULL REFERENCES cases(id),
@@ -66,6 +99,7 @@ SCHEMA = (
         reason TEXT NOT NULL
     )""",
     "CREATE INDEX audit_case ON audit(case_id, id)",
+    *V2_TABLES,
     # The audit trail is append-only, whatever code opens the file.
     """CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
@@ -86,6 +120,19 @@ def open_schema(conn: sqlite3.Connection, path: Path) -> None:
     if "schema_version" not in tables:
         raise DataError(f"{path} is a SQLite file but not a Coda case store (no schema_version table)")
     row = conn.execute("SELECT version FROM schema_version").fetchone()
+    if row is not None and row[0] == 1:
+        _migrate_v1(conn)
+        return
     if row is None or row[0] != SCHEMA_VERSION:
         found = "none" if row is None else row[0]
         raise DataError(f"the case store {path} has schema version {found}; this Coda reads version {SCHEMA_VERSION}")
+
+
+def _migrate_v1(conn: sqlite3.Connection) -> None:
+    """Version 1 to 2, in the caller's transaction: ALTER TABLE and CREATE TABLE are transactional
+    in SQLite, so a failure leaves the file at version 1, as it was."""
+    for column in REFERENCE_COLUMNS:
+        conn.execute(f"ALTER TABLE cases ADD COLUMN {column} TEXT")
+    for statement in V2_TABLES:
+        conn.execute(statement)
+    conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))

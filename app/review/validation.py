@@ -1,21 +1,29 @@
 """Checks a case's final claim before export: the guideline checks on the accepted and added codes,
-plus what a claim itself needs (codes, one principal, no more codes than the claim form holds).
+plus what a claim itself needs (codes, one principal, no more codes than the claim form holds, the
+references a FHIR Claim names).
 
 Unknown codes are reported by the guideline checks' billing check (kind "unknown", an error). The
 claim-size finding ("too_many": 12 codes on an outpatient 837P, 25 on an inpatient 837I), a warning
 while the agent suggests, is an error here: export to X12 is blocked until the claim fits.
+
+An Excludes1 pair is an error unless the coder keeps both codes with a reason
+(`CaseStore.keep_excludes1`, Guidelines I.A.12.a): then it is a warning ("excludes1_kept") citing
+the reason. A case without its patient, provider, insurer or coverage reference gets one warning
+("references"): the FHIR Claim carries placeholders (see `app.review.exports`) and cannot be
+submitted until they are set, but the other exports do not need them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from agent.guidelines.checks import check_all
-from agent.guidelines.rules import GuidelineRules
+from agent.guidelines.rules import GuidelineRules, cite
 from agent.records import SETTINGS, Finding
-from app.review.exports import claim_codes
+from app.review.claim import claim_codes
 from app.review.guards import one_of
-from app.review.records import Case, CaseCode
+from app.review.records import Case, CaseCode, KeptPair
 from index.store import CodeStore
 
 
@@ -34,9 +42,10 @@ def validate_claim(
     codes: list[CaseCode],
     store: CodeStore,
     setting: str | None = None,
+    kept: Iterable[KeptPair] = (),
 ) -> Validation:
-    """Validate the claim of `case` (in `setting`, the case's own by default) from its codes;
-    DecisionRefused for a setting that is not a care setting."""
+    """Validate the claim of `case` (in `setting`, the case's own by default) from its codes and
+    the Excludes1 pairs the coder keeps; DecisionRefused for a setting that is not a care setting."""
     setting = setting or case.setting
     one_of("setting", setting, SETTINGS)
     _, limit = GuidelineRules.default().for_setting(setting)
@@ -52,9 +61,12 @@ def validate_claim(
         if marked:
             message += f" {marked[0].code} is marked principal but is {marked[0].status}."
         errors.append(Finding("no_principal", "error", message))
+    reasons = {frozenset(pair.codes): pair.reason for pair in kept}
     for finding in check_all([c.code for c in final], store, setting):
         if finding.kind == "too_many":
             continue  # reported below, as an error
+        if finding.kind == "excludes1" and frozenset(finding.codes) in reasons:
+            finding = _kept(finding, reasons[frozenset(finding.codes)])
         (errors if finding.severity == "error" else warnings).append(finding)
     if len(final) > limit.limit:
         extra = tuple(c.code for c in final[limit.limit :])
@@ -64,4 +76,26 @@ def validate_claim(
             f"{limit.limit} (reject the least important codes)."
         )
         errors.append(Finding("too_many", "error", message, extra))
+    missing = case.references.missing()
+    if missing:
+        warnings.append(_references_missing(case, missing))
     return Validation(errors, warnings)
+
+
+def _kept(finding: Finding, reason: str) -> Finding:
+    a, b = finding.codes
+    message = (
+        f"{a} and {b} are both kept despite the Excludes1 note, for the coder's reason: {reason} "
+        f"(both may be reported when the conditions are unrelated: {cite('excludes1')})."
+    )
+    return Finding("excludes1_kept", "warning", message, finding.codes)
+
+
+def _references_missing(case: Case, missing: tuple[str, ...]) -> Finding:
+    roles = ", ".join(missing[:-1]) + (" and " if len(missing) > 1 else "") + missing[-1]
+    message = (
+        f"The FHIR Claim cannot be submitted until the case records its {roles} "
+        f'{"reference" if len(missing) == 1 else "references"}: it says "not recorded on case {case.id}" '
+        "in their place. Set them under Claim references."
+    )
+    return Finding("references", "warning", message)

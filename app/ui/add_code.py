@@ -42,7 +42,7 @@ def add_code_panel(store: CaseStore, search: CodeSearch, case: Case) -> None:
                 icon=":material/add:",
                 disabled=case.status == "done" or evidence is None,
                 on_click=add_code,
-                args=(store, case.id, choice, next(h.title for h in hits if h.code == choice), evidence or ()),
+                args=(store, case.id, choice, evidence or ()),
             )
             render_entry(describe(search.store, choice))
 
@@ -68,6 +68,6 @@ def quoted_evidence(case: Case) -> tuple[Evidence, ...] | None:
     return (found[0],)
 
 
-def add_code(store: CaseStore, case_id: str, code: str, title: str, evidence: tuple[Evidence, ...] = ()) -> None:
-    if act(lambda: store.add(case_id, code, title, coder_name(), evidence), f"Added {code}"):
+def add_code(store: CaseStore, case_id: str, code: str, evidence: tuple[Evidence, ...] = ()) -> None:
+    if act(lambda: store.add(case_id, code, coder_name(), evidence), f"Added {code}"):
         select(case_id, code)

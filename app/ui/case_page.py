@@ -1,6 +1,7 @@
 """The open case's page: its header, its coding options, the coding bar that runs the agent with its
-step-by-step progress, and the layout of the panels (the note beside the code list and the selected
-code, the claim and the audit trail below).
+step-by-step progress, and the layout of the panels (the note, with the sentences addressed to the
+software shown as such, beside the code list and the selected code; the claim and the audit trail
+below).
 
 Coding goes through the one entry of the agent, `Coder.code`, and its `CodingResult` is saved as it
 is (`CaseStore.save_result`).
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from agent.records import CodingOptions
+from agent.records import CodingOptions, NonClinical
 from app.note_view import note_view
 from app.review.records import Case
 from app.review.store import CaseStore
@@ -28,6 +29,8 @@ from app.ui.sidebar import option_widgets
 from app.workbench import (
     STATUS_COLOURS,
     STATUS_LABELS,
+    aside_spans,
+    asides_summary,
     click_codes,
     md_escape,
     note_spans,
@@ -51,8 +54,10 @@ def case_view(store: CaseStore, coder: Coder, search: CodeSearch, case: Case, se
     if selected not in known:
         selected = next((c.code for c in codes if c.on_claim or c.status == "suggested"), None)
         select(case.id, selected, remount=False)
-    validation = validate_claim(case, codes, search.store)
+    kept = store.kept_pairs(case.id)
+    validation = validate_claim(case, codes, search.store, kept=kept)
     spans, colours = note_spans(codes, selected)
+    asides = store.non_clinical(case.id)
     left, right = st.columns([5, 4], gap="large")
     with left:
         st.markdown("#### Note")
@@ -64,18 +69,33 @@ def case_view(store: CaseStore, coder: Coder, search: CodeSearch, case: Case, se
                 colours,
                 selected=selected,
                 key=key,
+                asides=aside_spans(asides),
                 on_click=lambda: on_note_click(key, case.id, known),
             )
         if spans:
             st.caption("Click a highlight to see its code's reasoning. Overlapping highlights show stripes.")
+        ignored_sentences(asides)
     entries = store.audit(case.id)
     with right:
         code_list(case, codes, selected, entries)
         code_panel(store, search, case, codes, selected, validation, colours, entries)
         add_code_panel(store, search, case)
     st.divider()
-    claim_section(store, case, codes, validation)
-    audit_trail(entries)
+    claim_section(store, search.store, case, codes, validation, kept)
+    audit_trail(case, entries)
+
+
+def ignored_sentences(asides: list[NonClinical]) -> None:
+    """The sentences of the note addressed to the software or the coder, listed: no code rests on them."""
+    if not asides:
+        return
+    with st.expander(asides_summary(len(asides)), icon=":material/block:", expanded=False):
+        st.caption(
+            "Not clinical text: words addressed to the software or the coder, shown hatched in grey in the note. "
+            "The agent codes nothing from them; check the record itself if they ask for a code."
+        )
+        for aside in asides:
+            st.markdown(f"- {md_escape(aside.text)} · *{md_escape(aside.why)}*")
 
 
 def on_note_click(key: str, case_id: str, known: list[str]) -> None:

@@ -1,6 +1,7 @@
-"""The case's claim: the codes that go on it, its validation (errors block export, warnings do not),
-the exports (FHIR R4 Claim, X12 837P HI segment for outpatient cases, CSV), "Mark case done" /
-"Reopen for review", and the audit trail of every decision."""
+"""The case's claim: who it is for, from and to (its FHIR references), the codes that go on it, its
+validation (errors block export, warnings do not; an Excludes1 pair may be kept with a reason), the
+exports (FHIR R4 Claim, X12 837P HI segment for outpatient cases, CSV), "Mark case done" / "Reopen
+for review", and the audit trail of every decision with its CSV export."""
 
 from __future__ import annotations
 
@@ -9,18 +10,31 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from app.review.exports import claim_codes, claim_csv, fhir_claim, x12_hi_segment
-from app.review.records import AuditEntry, Case, CaseCode
+from agent.records import Finding
+from app.review.claim import claim_codes
+from app.review.exports import audit_csv, claim_csv, fhir_claim, x12_hi_segment
+from app.review.records import REFERENCE_TYPES, AuditEntry, Case, CaseCode, KeptPair, References
 from app.review.store import CaseStore
 from app.review.validation import Validation
 from app.ui.session import act, coder_name
 from app.workbench import audit_rows, export_name, md_escape
 from index.errors import ExportError
+from index.store import CodeStore
+
+REFERENCE_LABELS = {"patient": "Patient", "provider": "Provider", "insurer": "Insurer", "coverage": "Coverage"}
 
 
-def claim_section(store: CaseStore, case: Case, codes: list[CaseCode], validation: Validation) -> None:
+def claim_section(
+    store: CaseStore,
+    book: CodeStore,
+    case: Case,
+    codes: list[CaseCode],
+    validation: Validation,
+    kept: list[KeptPair],
+) -> None:
     """The final claim, its validation (errors block export, warnings do not), exports and status."""
     st.markdown("#### Claim")
+    references_panel(store, case)
     if not codes:
         st.caption("Code the note first: the claim is built from the codes you accept or add.")
         return
@@ -39,6 +53,8 @@ def claim_section(store: CaseStore, case: Case, codes: list[CaseCode], validatio
             st.info(md_escape(f.message), icon=":material/info:")
         else:
             st.error(md_escape(f.message), icon=":material/block:")
+            if f.kind == "excludes1":
+                keep_both(store, case, f)
     for f in validation.warnings:
         st.warning(md_escape(f.message), icon=":material/warning:")
     if final and not validation.errors and not validation.warnings:
@@ -47,10 +63,10 @@ def claim_section(store: CaseStore, case: Case, codes: list[CaseCode], validatio
     blocked = validation.blocks_export
     if not blocked:
         try:
-            exports["fhir"] = json.dumps(fhir_claim(case, codes), indent=2)
-            exports["csv"] = claim_csv(case, codes, coder_name(), datetime.now(UTC))
+            exports["fhir"] = json.dumps(fhir_claim(case, codes, book), indent=2)
+            exports["csv"] = claim_csv(case, codes, book, coder_name(), datetime.now(UTC), kept)
             if case.setting == "outpatient":
-                exports["x12"] = x12_hi_segment(codes)
+                exports["x12"] = x12_hi_segment(case, codes, book)
         except ExportError as exc:
             st.error(md_escape(str(exc)), icon=":material/block:")
             blocked = True
@@ -106,13 +122,87 @@ def claim_section(store: CaseStore, case: Case, codes: list[CaseCode], validatio
         st.code(exports["x12"], language=None)
 
 
-def audit_trail(entries: list[AuditEntry]) -> None:
+def references_panel(store: CaseStore, case: Case) -> None:
+    """Who the claim is for, from and to, as FHIR references entered per case; every change is
+    audited. A missing one is written "not recorded" in the FHIR Claim (validation warns of it)."""
+    missing = case.references.missing()
+    label = "Claim references (FHIR)" + (f": {len(missing)} not recorded" if missing else "")
+    done = case.status == "done"
+    with st.expander(label, expanded=False):
+        st.caption(
+            "Who the claim is for, from and to, as FHIR references such as Patient/123. One left blank is "
+            'written "not recorded on case" in the FHIR Claim, which cannot be submitted until it is set.'
+        )
+        with st.container(horizontal=True, wrap=True):
+            for role, types in REFERENCE_TYPES.items():
+                st.text_input(
+                    REFERENCE_LABELS[role],
+                    value=getattr(case.references, role) or "",
+                    key=f"ref_{case.id}_{role}",
+                    placeholder=f"{types[0]}/123",
+                    help=f"A FHIR reference to a {' or '.join(types)}",
+                    disabled=done,
+                )
+        st.button(
+            "Save references",
+            key="save_references",
+            icon=":material/save:",
+            disabled=done,
+            on_click=save_references,
+            args=(store, case.id),
+        )
+
+
+def keep_both(store: CaseStore, case: Case, finding: Finding) -> None:
+    """Keep both codes of an Excludes1 pair with the coder's reason (Guidelines I.A.12.a)."""
+    a, b = finding.codes
+    with st.container(horizontal=True, vertical_alignment="bottom", wrap=False, key=f"keep_box_{a}_{b}"):
+        st.text_input(
+            f"Keep {a} and {b}: why the conditions are unrelated",
+            key=f"keep_reason_{a}_{b}",
+            placeholder="both documented, unrelated conditions",
+            disabled=case.status == "done",
+        )
+        st.button(
+            "Keep both",
+            key=f"keep_{a}_{b}",
+            icon=":material/call_split:",
+            disabled=case.status == "done",
+            on_click=keep_excludes1,
+            args=(store, case.id, a, b),
+            help="Guidelines I.A.12.a: both codes may be reported when the two conditions are unrelated",
+        )
+
+
+def audit_trail(case: Case, entries: list[AuditEntry]) -> None:
     with st.expander(f"Audit trail ({len(entries)} entries)", expanded=False):
         if entries:
             st.dataframe(audit_rows(entries), hide_index=True, key="audit_table")
+            st.download_button(
+                "Audit trail (CSV)",
+                audit_csv(case, entries),
+                file_name=export_name(case, "audit"),
+                mime="text/csv",
+                key="export_audit",
+                on_click="ignore",
+                icon=":material/download:",
+            )
         else:
             st.caption("No decisions yet.")
 
 
+# -- callbacks --------------------------------------------------------------------------------------
+
+
 def set_status(store: CaseStore, case_id: str, status: str, done: str) -> None:
     act(lambda: store.set_status(case_id, status, coder_name()), done)
+
+
+def save_references(store: CaseStore, case_id: str) -> None:
+    given = References(**{role: st.session_state.get(f"ref_{case_id}_{role}", "") for role in REFERENCE_TYPES})
+    act(lambda: store.set_references(case_id, given, coder_name()), f"Saved the claim references of {case_id}")
+
+
+def keep_excludes1(store: CaseStore, case_id: str, a: str, b: str) -> None:
+    reason = st.session_state.get(f"keep_reason_{a}_{b}", "")
+    act(lambda: store.keep_excludes1(case_id, a, b, reason, coder_name()), f"Kept {a} and {b} on the claim")

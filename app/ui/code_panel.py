@@ -120,7 +120,6 @@ def decision_buttons(
     options = change_options(search.store, code.code, code.alternatives)
     if not options:
         return
-    titles = {o.code: o.title for o in options}
     labels = {o.code: o.label for o in options}
     with st.container(horizontal=True, vertical_alignment="bottom", wrap=False):
         st.selectbox(
@@ -138,7 +137,7 @@ def decision_buttons(
             icon=":material/swap_horiz:",
             disabled=done,
             on_click=change,
-            args=(store, case.id, code.code, titles),
+            args=(store, case.id, code.code),
         )
 
 
@@ -167,12 +166,18 @@ def reasoning(
         st.markdown(
             "\n".join(f"- `{a}` {md_escape(titles[a].title) if a in titles else ''}" for a in code.alternatives)
         )
-    findings = [*validation.errors, *validation.warnings, *store.findings(case.id)]
+    current = [*validation.errors, *validation.warnings]
+    # An Excludes1 pair the coder keeps is settled: the agent's error on it, from coding time, no longer holds.
+    settled = {frozenset(f.codes) for f in current if f.kind == "excludes1_kept"}
+    agents = [f for f in store.findings(case.id) if not (f.kind == "excludes1" and frozenset(f.codes) in settled)]
+    findings = [*current, *agents]
     checks = {f.message: f.severity for f in reversed(findings) if code.code in f.codes}  # the claim's wins
     with st.expander("Tabular entry and guideline checks", expanded=bool(checks)):
         for message, severity in reversed(checks.items()):
             show = st.error if severity == "error" else st.warning
             show(md_escape(message), icon=":material/rule:")
+        if any(f.kind == "excludes1" and code.code in f.codes for f in validation.errors):
+            st.caption("When the two conditions are unrelated, keep both codes with your reason under Claim below.")
         try:
             render_entry(describe(search.store, code.code))
         except CodaError as exc:
@@ -211,12 +216,12 @@ def reject(store: CaseStore, case_id: str, code: str) -> None:
         select(case_id, next_undecided(store.codes(case_id), code) or code)
 
 
-def change(store: CaseStore, case_id: str, code: str, titles: dict[str, str]) -> None:
+def change(store: CaseStore, case_id: str, code: str) -> None:
     new = st.session_state.get(f"change_to_{code}")
     if not new:
         flash("error", "Choose the code to change to.")
         return
-    if act(lambda: store.change(case_id, code, new, titles[new], coder_name()), f"Changed {code} to {new}"):
+    if act(lambda: store.change(case_id, code, new, coder_name()), f"Changed {code} to {new}"):
         select(case_id, new)
 
 

@@ -83,7 +83,8 @@ def add_cases(store: CaseStore, settings: Settings, release_dir: Path, expanded:
         if not profiles:
             st.caption("No learned profiles for this release (`coda learn` makes one).")
         paste, upload, samples = st.tabs(["Paste", "Upload", "Samples"])
-        with paste, st.form("paste_form", clear_on_submit=True, border=False):
+        # Cleared only once the case is made (`create_pasted`): a refused note stays to be fixed.
+        with paste, st.form("paste_form", border=False):
             st.text_input("Title (optional)", key="paste_title", placeholder="the note's first line")
             st.text_area("Clinical note", key="paste_note", height=200, placeholder="Paste the note to code")
             st.form_submit_button("Create case", on_click=create_pasted, args=(store,), type="primary")
@@ -172,6 +173,8 @@ def create_pasted(store: CaseStore) -> None:
     except CodaError as exc:
         flash("error", str(exc))
         return
+    st.session_state["paste_note"] = ""
+    st.session_state["paste_title"] = ""
     open_case(case.id)
     flash("success", f"Created {case.id}: {case.title}")
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from agent.records import Evidence, Step
+from agent.records import Evidence, NonClinical, Step
 from app.note_view import palette
 from app.review.records import AuditEntry, Case, CaseCode
 from app.review.store import CaseStore
@@ -15,6 +15,8 @@ from app.workbench import (
     REJECTED_COLOUR,
     ChangeOption,
     CodeRow,
+    aside_spans,
+    asides_summary,
     audit_rows,
     case_label,
     change_options,
@@ -262,6 +264,7 @@ def test_audit_rows():
         AuditEntry(2, "C0001", "2026-01-02T03:05:00+00:00", "dana", "changed", "E11.22", "E11.29", "no CKD"),
         AuditEntry(3, "C0001", "2026-01-02T03:06:00+00:00", "dana", "rejected", "I10", None, "not documented"),
         AuditEntry(4, "C0001", "2026-01-02T03:07:00+00:00", "dana", "moved", "N18.30", "N18.30", "3 -> 2"),
+        AuditEntry(5, "C0001", "2026-01-02T03:08:00+00:00", "dana", "kept_excludes1", "E10.9", "E11.22", "unrelated"),
     ]
     assert audit_rows(entries) == [
         {"time (UTC)": "2026-01-02 03:04:05", "coder": "dana", "action": "coded", "code": "", "reason": ""},
@@ -271,6 +274,8 @@ def test_audit_rows():
          "reason": "not documented"},
         {"time (UTC)": "2026-01-02 03:07:00", "coder": "dana", "action": "moved", "code": "N18.30",
          "reason": "3 -> 2"},
+        {"time (UTC)": "2026-01-02 03:08:00", "coder": "dana", "action": "kept_excludes1", "code": "E10.9 + E11.22",
+         "reason": "unrelated"},
     ]  # fmt: skip
 
 
@@ -289,16 +294,25 @@ def test_rejected_by_reads_the_audit_trail():
 
 def test_export_names():
     c = case()
-    assert [export_name(c, k) for k in ("fhir", "x12", "csv")] == [
+    assert [export_name(c, k) for k in ("fhir", "x12", "csv", "audit")] == [
         "C0007-claim.json",
         "C0007-hi-segment.txt",
         "C0007-codes.csv",
+        "C0007-audit.csv",
     ]
 
 
-def test_times_are_utc(tmp_path):
+def test_the_sentences_addressed_to_the_software_become_asides_and_a_summary():
+    found = [NonClinical(5, 20, "Note to coder.", "addressed to the coder"), NonClinical(30, 40, "x" * 10, "a")]
+    assert aside_spans(found) == [(5, 20, "addressed to the coder"), (30, 40, "a")]
+    assert aside_spans([]) == []
+    assert asides_summary(1) == "1 sentence addressed to the software was ignored"
+    assert asides_summary(3) == "3 sentences addressed to the software were ignored"
+
+
+def test_times_are_utc(tmp_path, book):
     clock = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
-    cases = CaseStore(tmp_path / "c.sqlite", clock=lambda: clock)
+    cases = CaseStore(tmp_path / "c.sqlite", book, clock=lambda: clock)
     made = cases.create_case("HTN.")
     cases.set_status(made.id, "done", "dana")
     assert audit_rows(cases.audit(made.id))[0]["time (UTC)"] == "2026-03-04 05:06:07"

@@ -1,4 +1,4 @@
-"""Claim validation before export, on the real mini code store (tests/fixtures/tabular_mini.xml)."""
+"""Claim validation before export, on the real review code store (tests/app/fixtures/tabular_review.xml)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from agent.records import Finding
-from app.review.records import Case, CaseCode
+from app.review.records import Case, CaseCode, KeptPair, References
 from app.review.validation import Validation, validate_claim
 from index.errors import DecisionRefused
 from index.store import CodeStore
@@ -23,6 +23,7 @@ CASE = Case(
     "2025-03-01T09:00:00+00:00",
     "2025-03-01T09:30:00+00:00",
     "pasted",
+    References("Patient/1", "Organization/2", "Organization/3", "Coverage/4"),
 )
 Z79_4 = (
     "E11.22: the Use additional code note at E11 (Type 2 diabetes mellitus), which applies to E11.22, asks for "
@@ -32,8 +33,8 @@ Z79_4 = (
 
 
 @pytest.fixture(scope="module")
-def store(mini_search) -> CodeStore:
-    return mini_search.store
+def store(book: CodeStore) -> CodeStore:
+    return book
 
 
 def code(code: str, status: str, sequence: int, principal: bool = False) -> CaseCode:
@@ -138,3 +139,38 @@ def test_more_codes_than_the_claim_holds(store: CodeStore) -> None:
 def test_an_unknown_setting_is_refused(store: CodeStore) -> None:
     with pytest.raises(DecisionRefused, match="setting must be one of inpatient, outpatient, not 'ER'"):
         validate_claim(CASE, REVIEWED, store, "ER")
+
+
+def test_missing_references_are_one_warning_that_does_not_block(store: CodeStore) -> None:
+    codes = [code("I10", "accepted", 1, True)]
+    partial = replace(CASE, references=References(patient="Patient/1", provider="Organization/2"))
+    assert validate_claim(partial, codes, store) == Validation(
+        [],
+        [
+            Finding(
+                "references",
+                "warning",
+                "The FHIR Claim cannot be submitted until the case records its insurer and coverage references: "
+                'it says "not recorded on case C0003" in their place. Set them under Claim references.',
+            )
+        ],
+    )
+    none = validate_claim(replace(CASE, references=References()), codes, store)
+    assert [f.message.split(":")[0] for f in none.warnings] == [
+        "The FHIR Claim cannot be submitted until the case records its patient, provider, insurer and coverage "
+        "references"
+    ]
+    one = validate_claim(replace(CASE, references=References(None, "O/2", "O/3", "C/4")), codes, store)
+    assert "records its patient reference:" in one.warnings[0].message
+
+
+def test_an_excludes1_pair_is_an_error_until_the_coder_keeps_it_with_a_reason(store: CodeStore) -> None:
+    codes = [code("E11.22", "accepted", 1, True), code("E10.9", "added", 2), code("N18.30", "accepted", 3)]
+    conflict = validate_claim(CASE, codes, store)
+    assert brief(conflict.errors) == [("excludes1", "error", ("E11.22", "E10.9"))]
+    other = KeptPair("C0003", ("E10.9", "N18.30"), "not this pair")
+    assert validate_claim(CASE, codes, store, kept=[other]) == conflict
+    kept = validate_claim(CASE, codes, store, kept=[other, KeptPair("C0003", ("E10.9", "E11.22"), "unrelated")])
+    assert kept.errors == [] and not kept.blocks_export
+    assert brief(kept.warnings)[0] == ("excludes1_kept", "warning", ("E11.22", "E10.9"))
+    assert "for the coder's reason: unrelated (both may be reported" in kept.warnings[0].message

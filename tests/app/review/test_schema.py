@@ -1,0 +1,135 @@
+"""The case store's schema: a version-1 file (made with the version-1 schema, kept as
+tests/app/fixtures/case_store_v1.sql) is migrated to version 2 in place, in one transaction, and
+keeps everything it held."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from agent.records import CodingResult, Evidence, NonClinical
+from app.review.records import AuditEntry, CaseCode, References
+from app.review.schema import SCHEMA_VERSION
+from app.review.store import CaseStore
+from index.errors import DataError
+from index.store import CodeStore
+
+V1_SCHEMA = Path(__file__).resolve().parents[1] / "fixtures" / "case_store_v1.sql"
+NOTE = "Type 2 diabetes with diabetic CKD.\nHTN.\n"
+AT = "2025-03-01T09:00:00+00:00"
+
+
+def v1_store(path: Path) -> None:
+    """A version-1 case store holding one case in review: two codes, a finding, two audit entries."""
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.executescript(V1_SCHEMA.read_text(encoding="utf-8"))
+        conn.execute(
+            "INSERT INTO cases VALUES (1, 'C0001', 'Diabetes', ?, 'in_review', 'outpatient', 'offline', NULL,"
+            " 'pasted', ?, ?)",
+            (NOTE, AT, AT),
+        )
+        evidence = json.dumps([{"start": 0, "end": 33, "text": NOTE[:33], "assertion": "present",
+                                "section": "body", "source": "lexical"}])  # fmt: skip
+        conn.execute(
+            "INSERT INTO case_codes VALUES ('C0001', 'E11.22', 'T2DM with diabetic CKD', 'accepted', 1, 1, ?, '[]',"
+            " 0.9, '', 'agent', '[]')",
+            (evidence,),
+        )
+        conn.execute(
+            "INSERT INTO case_codes VALUES ('C0001', 'I10', 'Essential (primary) hypertension', 'suggested', 2, 0,"
+            " '[]', '[]', 0.8, '', 'agent', '[]')"
+        )
+        conn.execute("INSERT INTO findings VALUES ('C0001', 0, 'use_additional', 'warning', 'add Z79.4', '[]')")
+        conn.execute(
+            "INSERT INTO audit(case_id, at, coder, action, reason) VALUES ('C0001', ?, 'ana', 'coded', '')", (AT,)
+        )
+        conn.execute(
+            "INSERT INTO audit(case_id, at, coder, action, code_before, code_after, reason)"
+            " VALUES ('C0001', ?, 'ana', 'accepted', 'E11.22', 'E11.22', '')",
+            (AT,),
+        )
+
+
+def columns(path: Path, table: str) -> list[str]:
+    with closing(sqlite3.connect(path)) as conn:
+        return [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def version(path: Path) -> int:
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute("SELECT version FROM schema_version").fetchone()[0]
+
+
+def test_a_version_1_store_is_migrated_in_place_and_keeps_everything(tmp_path: Path, book: CodeStore) -> None:
+    path = tmp_path / "cases.sqlite"
+    v1_store(path)
+    assert version(path) == 1 and "patient_ref" not in columns(path, "cases")
+    with CaseStore(path, book) as store:
+        [case] = store.list_cases()
+        assert (case.id, case.title, case.note, case.status, case.references) == (
+            "C0001",
+            "Diabetes",
+            NOTE,
+            "in_review",
+            References(),
+        )
+        assert [(c.code, c.status, c.principal, c.evidence) for c in store.codes("C0001")] == [
+            ("E11.22", "accepted", True, (Evidence(0, 33, NOTE[:33]),)),
+            ("I10", "suggested", False, ()),
+        ]
+        assert [f.message for f in store.findings("C0001")] == ["add Z79.4"]
+        assert store.audit("C0001") == [
+            AuditEntry(1, "C0001", AT, "ana", "coded", None, None, ""),
+            AuditEntry(2, "C0001", AT, "ana", "accepted", "E11.22", "E11.22", ""),
+        ]
+        assert store.non_clinical("C0001") == [] and store.kept_pairs("C0001") == []
+        # What version 2 adds works on the migrated case.
+        store.set_references("C0001", References(patient="Patient/123"), "ana")
+        assert store.get_case("C0001").references.patient == "Patient/123"
+        added = store.add("C0001", "N18.30", "ana")
+        assert added == CaseCode(
+            "C0001",
+            "N18.30",
+            "Chronic kidney disease, stage 3 unspecified",
+            "added",
+            3,
+            False,
+            (),
+            (),
+            None,
+            "",
+            "coder",
+        )
+    assert version(path) == SCHEMA_VERSION == 2
+    assert columns(path, "cases")[-4:] == ["patient_ref", "provider_ref", "insurer_ref", "coverage_ref"]
+    with CaseStore(path, book) as again:  # opens as it is, once migrated
+        assert again.get_case("C0001").references == References(patient="Patient/123")
+
+
+def test_a_migration_that_fails_leaves_the_version_1_file_as_it_was(tmp_path: Path, book: CodeStore) -> None:
+    path = tmp_path / "cases.sqlite"
+    v1_store(path)
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("CREATE TABLE kept_excludes1(x)")  # in the way of the migration's last table
+    before = columns(path, "cases")
+    with pytest.raises(DataError, match="is not a Coda case store: table kept_excludes1 already exists"):
+        CaseStore(path, book)
+    assert version(path) == 1
+    assert columns(path, "cases") == before  # the columns added before the failure were rolled back
+    assert "non_clinical" not in {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
+
+
+def test_a_new_store_is_made_at_version_2_with_every_table(tmp_path: Path, book: CodeStore) -> None:
+    path = tmp_path / "cases.sqlite"
+    with CaseStore(path, book) as store:
+        case = store.create_case(NOTE)
+        aside = NonClinical(35, 39, "HTN.", "a test")
+        store.save_result(case.id, CodingResult(case.id, non_clinical=(aside,)), "ana")
+        assert store.non_clinical(case.id) == [aside]
+    assert version(path) == 2
+    assert columns(path, "non_clinical") == ["case_id", "position", "start", "end", "text", "why"]
+    assert columns(path, "kept_excludes1") == ["case_id", "code_a", "code_b", "reason"]
