@@ -1,4 +1,4 @@
-"""Reading clinical notes from disk: one file, or every note under the paths a user names.
+"""Reading a clinical note from disk (the CLI walks the paths a user names: `app/inputs.py`).
 
 `read_note` turns a file into the exact text that offsets are computed against: it decodes
 (UTF-8, UTF-16 with a BOM, or a cp1252/latin-1 fallback) and rejects binary, empty or oversized
@@ -11,9 +11,9 @@ import codecs
 import re
 from pathlib import Path
 
-from index.errors import DataError, NoteError
+from index.errors import NoteError
 
-__all__ = ["DEFAULT_MAX_BYTES", "iter_note_paths", "read_note"]
+__all__ = ["DEFAULT_MAX_BYTES", "read_note"]
 
 DEFAULT_MAX_BYTES = 5_000_000
 # A decoded note is "binary" when more than this share of its characters are control
@@ -91,28 +91,3 @@ def _binary_reason(text: str) -> str | None:
     if controls > _MAX_CONTROL_RATIO * len(text):
         return f"{controls / len(text):.0%} control characters"
     return None
-
-
-def iter_note_paths(paths: list[Path]) -> list[Path]:
-    """The note files to read: each file as given, and every `*.txt` file (sorted by name)
-    directly inside each folder given (not in its subfolders).
-
-    Order follows `paths`; a file reached twice (given and also inside a given folder) is
-    listed once, where first reached. A path that does not exist raises DataError.
-    """
-    found: list[Path] = []
-    seen: set[Path] = set()
-    for given in paths:
-        path = Path(given)
-        if not path.exists():
-            raise DataError(f"no such file or folder: {path}")
-        if path.is_dir():
-            members = sorted((p for p in path.glob("*.txt") if p.is_file()), key=lambda p: p.name)
-        else:
-            members = [path]
-        for member in members:
-            key = member.resolve()
-            if key not in seen:
-                seen.add(key)
-                found.append(member)
-    return found

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.reading.note_files import iter_note_paths, read_note
-from index.errors import DataError, NoteError
+from agent.reading.note_files import read_note
+from index.errors import NoteError
 
 
 def write_bytes(path: Path, data: bytes) -> Path:
@@ -96,24 +96,3 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
 def test_bad_max_bytes() -> None:
     with pytest.raises(ValueError):
         read_note(Path("whatever.txt"), max_bytes=0)
-
-
-# --- iter_note_paths -------------------------------------------------------------------------
-
-
-def test_iter_note_paths(tmp_path: Path) -> None:
-    folder = tmp_path / "notes"
-    (folder / "sub").mkdir(parents=True)
-    for name in ("b.txt", "a.txt", "c.md", "sub/d.txt"):
-        (folder / name).write_text("x")
-    single = tmp_path / "single.note"
-    single.write_text("x")
-    assert iter_note_paths([single, folder]) == [single, folder / "a.txt", folder / "b.txt"]
-    # a file reached twice is listed once, where first reached
-    assert iter_note_paths([folder / "b.txt", folder]) == [folder / "b.txt", folder / "a.txt"]
-    assert iter_note_paths([]) == []
-
-
-def test_iter_note_paths_missing(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="no such file or folder"):
-        iter_note_paths([tmp_path / "nope"])
