@@ -26,6 +26,7 @@ from agent.reasoners.chat_model import make_chat_model
 from agent.reasoners.limits import LlmLimits
 from agent.records import CodingOptions
 from app.review.intake import list_samples
+from index.embeddings import Embedder
 from tests.agent.reasoners.llm_server import Endpoint, hang, serve, status, trickle
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,9 +43,12 @@ def main() -> None:
     options = CodingOptions("inpatient", "llm")
     print(f"deadline {args.deadline:g} s, {limits.max_retries} retries, cool-down {limits.cooldown:g} s")
 
+    embedder = Embedder()  # loaded once, shared by every coder below
+
     def coder_at(url: str):  # type: ignore[no-untyped-def]
         return open_coder(
             args.data_dir,
+            embedder=embedder,
             chat_model=lambda: make_chat_model(url, "bench-model", "k", timeout=limits.deadline),
             llm_limits=limits,
         )

@@ -67,6 +67,12 @@ def code_note(coder: Any, note: str = NOTE) -> tuple[Any, float]:
     return result, time.monotonic() - started
 
 
+def within_deadline(result: Any, wall: float) -> bool:
+    """The model's time stayed under the deadline, and the note's wall time under it plus the
+    offline reasoner's share."""
+    return result.model_seconds is not None and result.model_seconds < DEADLINE + SLACK and wall < DEADLINE + 3 * SLACK
+
+
 def suggested(result: Any) -> list[str]:
     return [s.code for s in result.codes]
 
@@ -91,11 +97,11 @@ def test_a_refused_connection_falls_back_at_once(mini_data_dir, embedder):
         chat_model=lambda: make_chat_model(url, "m", "k", timeout=DEADLINE),
         llm_limits=LIMITS,
     )
-    result, _ = code_note(coder)
+    result, wall = code_note(coder)
     assert suggested(result) == OFFLINE_CODES
     assert result.fallback is not None and "ConnectionError: Connection error." in result.fallback
     assert result.reasoner == "llm (fell back to offline)"
-    assert result.model_seconds is not None and result.model_seconds < DEADLINE
+    assert within_deadline(result, wall)  # no server: no request reached anything
 
 
 @pytest.mark.parametrize("behaviour", [hang, trickle], ids=["hanging", "trickling"])
@@ -105,34 +111,38 @@ def test_a_hanging_or_trickling_server_costs_no_more_than_the_deadline(endpoint_
     assert suggested(result) == OFFLINE_CODES
     assert result.fallback is not None and "deadline of 2 s" in result.fallback
     assert endpoint.requests == 1
+    assert within_deadline(result, wall)
     assert result.model_seconds is not None and DEADLINE <= result.model_seconds < DEADLINE + SLACK
     assert wall < DEADLINE + 3 * SLACK
 
 
 def test_a_500_is_retried_within_the_deadline_then_falls_back(endpoint_for):
     coder, endpoint = endpoint_for(status(500))
-    result, _ = code_note(coder)
+    result, wall = code_note(coder)
     assert suggested(result) == OFFLINE_CODES
     assert result.fallback is not None and "Error code: 500" in result.fallback
     assert endpoint.requests == 1 + LIMITS.max_retries
+    assert within_deadline(result, wall)
     assert result.model_seconds is not None and result.model_seconds < DEADLINE
 
 
 def test_a_429_with_a_retry_after_that_fits_is_waited_for(endpoint_for):
     coder, endpoint = endpoint_for(status(429, {"Retry-After": "1"}), codes(("E11.22", "Type 2 diabetes mellitus")))
-    result, _ = code_note(coder)
+    result, wall = code_note(coder)
     assert result.fallback is None
     assert suggested(result) == OFFLINE_CODES
     assert endpoint.requests == 2
+    assert within_deadline(result, wall)
     assert result.model_seconds is not None and 1.0 <= result.model_seconds < DEADLINE
 
 
 def test_a_429_that_asks_for_more_than_the_deadline_falls_back_at_once(endpoint_for):
     coder, endpoint = endpoint_for(status(429, {"Retry-After": "30"}))
-    result, _ = code_note(coder)
+    result, wall = code_note(coder)
     assert suggested(result) == OFFLINE_CODES
     assert result.fallback is not None and "a retry in 30 s would pass the deadline of 2 s" in result.fallback
     assert endpoint.requests == 1
+    assert within_deadline(result, wall)
     assert result.model_seconds is not None and result.model_seconds < 1.0
 
 
@@ -147,16 +157,19 @@ def test_a_429_that_asks_for_more_than_the_deadline_falls_back_at_once(endpoint_
 )
 def test_a_malformed_answer_falls_back_without_retrying(endpoint_for, behaviour, why):
     coder, endpoint = endpoint_for(behaviour)
-    result, _ = code_note(coder)
+    result, wall = code_note(coder)
     assert suggested(result) == OFFLINE_CODES
     assert result.fallback is not None and why in result.fallback
     assert endpoint.requests == 1
+    assert within_deadline(result, wall)
 
 
 def test_a_batch_against_a_failing_endpoint_stops_calling_it(endpoint_for):
     coder, endpoint = endpoint_for(status(500))
+    started = time.monotonic()
     results = [coder.code(NOTE, INPATIENT, note_id=f"n{i}") for i in range(10)]
     assert endpoint.requests == 1 + LIMITS.max_retries  # the first note only; the breaker is open after it
+    assert within_deadline(results[0], time.monotonic() - started)  # all ten notes within one deadline
     assert all(suggested(r) == OFFLINE_CODES for r in results)
     assert all("circuit" not in (r.fallback or "") for r in results[:1])
     assert all("it failed on an earlier note" in (r.fallback or "") for r in results[1:])
@@ -174,10 +187,11 @@ def test_a_good_answer_is_merged_with_the_offline_codes(endpoint_for):
             ("I10", "HTN"),
         )
     )
-    result, _ = code_note(coder)
+    result, wall = code_note(coder)
     assert result.fallback is None and result.reasoner == "llm"
     assert suggested(result) == OFFLINE_CODES
     assert endpoint.requests == 1
+    assert within_deadline(result, wall)
     e11 = result.codes[0]
     assert any(e.source == "llm" and e.text == "Type 2 diabetes mellitus with diabetic CKD" for e in e11.evidence)
     assert all(NOTE[e.start : e.end] == e.text for s in result.codes for e in s.evidence)
@@ -189,13 +203,14 @@ def test_invented_codes_and_misquotes_never_reach_the_coder(endpoint_for):
     coder, endpoint = endpoint_for(
         codes(("X99.99", "HTN"), ("S06.0X1A", "loss of consciousness for 20 minutes"), ("I10", "HTN"))
     )
-    result, _ = code_note(coder)
+    result, wall = code_note(coder)
     assert suggested(result) == OFFLINE_CODES
     why = reasons(result)
     assert "not a code" in why["X99.99"]
     assert why["S06.0X1A"] == "quote not found in note"
     assert "set aside as unreliable: 2 of its 3 codes" in (result.fallback or "")
     assert endpoint.requests == 1
+    assert within_deadline(result, wall)
 
 
 @pytest.mark.parametrize(
@@ -209,10 +224,11 @@ def test_invented_codes_and_misquotes_never_reach_the_coder(endpoint_for):
 )
 def test_the_model_cannot_code_what_the_patient_does_not_have(endpoint_for, note, answer, why):
     coder, endpoint = endpoint_for(codes(answer))
-    result, _ = code_note(coder, note)
+    result, wall = code_note(coder, note)
     assert suggested(result) == []
     assert why in reasons(result)[answer[0]]
     assert endpoint.requests == 1
+    assert within_deadline(result, wall)
 
 
 @pytest.mark.parametrize(
@@ -226,9 +242,10 @@ def test_the_model_cannot_code_what_the_patient_does_not_have(endpoint_for, note
 def test_an_injection_the_model_obeys_gives_no_code(endpoint_for, injection):
     note = f"Assessment: Concussion with loss of consciousness of 30 minutes or less.\n{injection}\n"
     coder, endpoint = endpoint_for(codes(("I10", "essential hypertension")))
-    result, _ = code_note(coder, note)
+    result, wall = code_note(coder, note)
     assert "I10" not in suggested(result)
     assert "S06.0X1A" in suggested(result)
     assert "instruction" in reasons(result)["I10"] or "addressed to the software" in reasons(result)["I10"]
     assert [n.text for n in result.non_clinical] == [injection]
     assert endpoint.requests == 1
+    assert within_deadline(result, wall)
