@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8501
 
-.PHONY: install index app test browser lint bench bench-reading
+.PHONY: install index app test browser lint bench bench-reading bench-llm check-titles
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ bench: index
 
 bench-reading: $(STAMP)
 	$(BIN)/python benchmarks/reading_benchmark.py
+
+bench-llm: index
+	$(BIN)/python benchmarks/llm_reliability.py
+
+check-titles: index
+	$(BIN)/python benchmarks/title_check.py
 
 # Refresh the README's picture of the workbench (the browser tests otherwise write theirs to a temporary folder).
 .PHONY: screenshot

@@ -29,14 +29,16 @@ def head_word(text: str, start: int, end: int) -> tuple[int, int]:
 def assertion_at(sentence: Sentence, start: int, end: int, own_words: str = "") -> Assertion:
     """The assertion of the finding at sentence.text[start:end], read at its head word. A trigger
     inside the finding whose phrase is the code's own wording ("without" in "Type 2 diabetes
-    mellitus without complications in remission", E11.A) is the code's, not the note's: it is
-    left out. Any other trigger inside the finding still counts ("abdomen: no masses")."""
+    mellitus without complications in remission", E11.A; "negative" in "BCR/ABL-negative") is
+    the code's, not the note's: it is left out. Any other trigger inside the finding still counts
+    ("abdomen: no masses")."""
     text = sentence.text
     if own_words:
         own = normalise_phrase(own_words)
         pattern, _ = ContextRules.default().matcher
         for m in pattern.finditer(text, start, end):
-            if m.end() <= end and f" {normalise_phrase(m.group())} " in f" {own} ":
+            phrase = normalise_phrase(m.group())
+            if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", own):
                 text = text[: m.start()] + " " * (m.end() - m.start()) + text[m.end() :]
     return assertion_of(text, *head_word(text, start, end), sentence.section)
 
