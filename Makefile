@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8501
 
-.PHONY: install index app test browser lint bench bench-reading bench-llm check-titles
+.PHONY: install index app test browser lint bench bench-reading bench-llm bench-guidelines check-titles
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ bench-reading: $(STAMP)
 
 bench-llm: index
 	$(BIN)/python benchmarks/llm_reliability.py
+
+bench-guidelines: index
+	$(BIN)/python benchmarks/guideline_cases.py
 
 check-titles: index
 	$(BIN)/python benchmarks/title_check.py
