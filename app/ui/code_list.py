@@ -11,7 +11,7 @@ import streamlit as st
 
 from app.review.records import AuditEntry, Case, CaseCode
 from app.ui.session import select
-from app.workbench import CODE_STATUS_COLOURS, code_rows, md_escape, neighbour, rejected_by
+from app.workbench import CODE_STATUS_COLOURS, CodeRow, code_rows, md_escape, neighbour, rejected_by
 
 
 def code_list(case: Case, codes: list[CaseCode], selected: str | None, entries: list[AuditEntry]) -> None:
@@ -42,15 +42,7 @@ def code_list(case: Case, codes: list[CaseCode], selected: str | None, entries: 
     for row in live:
         with st.container(horizontal=True, vertical_alignment="center", wrap=False, key=f"row_{row.code}"):
             st.markdown(swatch(row.colour, str(row.sequence)), unsafe_allow_html=True, width="content")
-            st.button(
-                f"**{row.code}** {md_escape(row.title)}",
-                key=f"pick_{row.code}",
-                type="secondary" if row.code == selected else "tertiary",
-                on_click=select,
-                args=(case.id, row.code),
-                width="stretch",
-                wrap=True,
-            )
+            pick_button(case, row, selected)
             if row.principal:
                 st.badge("principal", color="primary")
             st.badge(row.status, color=CODE_STATUS_COLOURS[row.status])
@@ -59,17 +51,22 @@ def code_list(case: Case, codes: list[CaseCode], selected: str | None, entries: 
             st.caption("Nothing rejected.")
         for row in rejected:
             with st.container(horizontal=True, vertical_alignment="center", wrap=False, key=f"rej_{row.code}"):
-                st.button(
-                    f"**{row.code}** {md_escape(row.title)}",
-                    key=f"pick_{row.code}",
-                    type="secondary" if row.code == selected else "tertiary",
-                    on_click=select,
-                    args=(case.id, row.code),
-                    width="stretch",
-                    wrap=True,
-                )
+                pick_button(case, row, selected)
                 st.badge(f"by {md_escape(rejected_by(row.code, entries) or 'the agent')}", color="gray")
             st.caption(md_escape(row.reason))
+
+
+def pick_button(case: Case, row: CodeRow, selected: str | None) -> None:
+    """A code of the list as a button that selects it (outlined while selected)."""
+    st.button(
+        f"**{row.code}** {md_escape(row.title)}",
+        key=f"pick_{row.code}",
+        type="secondary" if row.code == selected else "tertiary",
+        on_click=select,
+        args=(case.id, row.code),
+        width="stretch",
+        wrap=True,
+    )
 
 
 def swatch(colour: str | None, text: str) -> str:
