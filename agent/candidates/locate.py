@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from agent.candidates.drugs import LongTermDrugs
 from agent.candidates.matcher import Match, Term, TermMatcher
 from agent.guidelines.refs import CodeRef, parse_refs
 from agent.reading.assertion import Assertion
@@ -84,6 +85,7 @@ class Locator:
         self.vectors = vectors
         self.embedder = embedder
         self.dense_neighbours = dense_neighbours
+        self.drugs = LongTermDrugs.default()
         self._dense_cache: dict[str, list[DenseHit]] = {}
         self._partners: dict[str, tuple[CodeRef, ...]] = {}
 
@@ -103,6 +105,7 @@ class Locator:
             return found.setdefault(code, _Found(code))
 
         self._lexical(analysis, statements, slot)
+        self._long_term_drugs(analysis, slot)
         embeddings = self._dense(statements, slot, embeddings)
         note_vector = None
         if embeddings is not None and len(embeddings):
@@ -180,6 +183,17 @@ class Locator:
                 f["lex_unsubsumed"] += 0.0 if subsumed else 1.0
                 f[f"field_{m.term.field}"] = 1.0
                 f["lex_span"] = max(f["lex_span"], float(m.end - m.start))
+
+    def _long_term_drugs(self, analysis: Analysis, slot) -> None:  # type: ignore[no-untyped-def]
+        """Z79 status codes for the drugs the note shows in ongoing use (I.C.21.c.3)."""
+        for mention in self.drugs.mentions(analysis):
+            sentence = analysis.sentences[mention.sentence_index]
+            start, end = mention.start - sentence.start, mention.end - sentence.start
+            assertion = assertion_at(sentence, start, end).value
+            item = slot(mention.drug_class.code)
+            item.add(Evidence(mention.start, mention.end, mention.text, assertion, sentence.section, "rule"), "rule")
+            item.matched = item.matched or f"long-term (current) use of {mention.drug_class.name}: {mention.text}"
+            item.features["rule_matches"] += 1.0
 
     @staticmethod
     def _assertion(m: Match, analysis: Analysis, sentence_index: int) -> str:

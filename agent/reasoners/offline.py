@@ -114,6 +114,8 @@ def zero_shot(cand: Candidate, setting: Setting) -> tuple[float, str]:
     """The coding conventions' verdict on a candidate, with no learned profile: a confidence
     (0 when not coded) and why. A learned profile takes it as one of its features."""
     f = cand.features
+    if f.get("lex_matches", 0) == 0 and f.get("rule_matches", 0) > 0:
+        return _drug_verdict(cand, setting)
     if f.get("lex_matches", 0) == 0:
         # Zero-shot suggests only what the note names; a semantic neighbour alone is a
         # lead for the coder (and a feature for a learned profile), not a code.
@@ -138,6 +140,18 @@ def zero_shot(cand: Candidate, setting: Setting) -> tuple[float, str]:
     return confidence, f"{why}; {caveat}" if caveat else why
 
 
+def _drug_verdict(cand: Candidate, setting: Setting) -> tuple[float, str]:
+    """A long-term drug's status code: coded when a statement the conventions code shows the
+    drug in ongoing use (Guidelines I.C.21.c.3)."""
+    conventions = Conventions.default()
+    shown = [e for e in cand.evidence if e.source == "rule" and e.assertion in conventions.coded[setting]]
+    if not shown:
+        first = next((e for e in cand.evidence if e.source == "rule"), None)
+        why = conventions.reasons.get(first.assertion, "") if first is not None else ""
+        return 0.0, why or "the note does not show the drug in ongoing use"
+    return 0.75, f"{cand.matched}: the patient takes '{shown[0].text}' now (Guidelines I.C.21.c.3, status codes Z79)"
+
+
 def _sentence(context: CodingContext, cand: Candidate) -> str:
     index = context.analysis.sentence_at(cand.evidence[0].start) if cand.evidence else None
     return context.analysis.sentences[index].text if index is not None else ""
@@ -147,6 +161,6 @@ def _supporting(cand: Candidate, coded: frozenset[str] | None) -> tuple[Evidence
     """The spans that support a code: the words that named it (a term or a learned phrase),
     else the statements that mean it; only statements with a coded assertion, when the
     conventions say which (a learned profile decides that for itself)."""
-    named = [e for e in cand.evidence if e.source in ("lexical", "memory")]
+    named = [e for e in cand.evidence if e.source in ("lexical", "memory", "rule")]
     chosen = named or [e for e in cand.evidence if e.source == "dense"]
     return tuple(e for e in chosen if coded is None or e.assertion in coded)

@@ -1,0 +1,87 @@
+"""Long-term (current) drug therapy as candidates (Guidelines I.C.21.c.3): a drug the note shows the
+patient takes now names its class's Z79 status code ("continues apixaban" -> Z79.01), with the
+drug's words as evidence. The classes and the cues of ongoing or one-off use live in
+`agent/data/long_term_drugs.json`. These are candidates like any other: the zero-shot verdict
+codes them, a learned profile may learn that its corpus's coders do not, and the gate reads
+their words again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from agent import DATA_DIR
+from agent.reading.segment import Analysis
+from index.data_files import rule_file
+
+__all__ = ["DrugClass", "DrugMention", "LongTermDrugs"]
+
+LONG_TERM_DRUGS = DATA_DIR / "long_term_drugs.json"
+_WORD = re.compile(r"[A-Za-z][A-Za-z-]*")
+_MIN_SUFFIX_WORD = 7
+
+
+@dataclass(frozen=True)
+class DrugClass:
+    code: str
+    name: str
+    drugs: frozenset[str]
+    suffixes: tuple[str, ...]
+
+    def names(self, word: str) -> bool:
+        word = word.lower()
+        return word in self.drugs or (len(word) >= _MIN_SUFFIX_WORD and word.endswith(self.suffixes))
+
+
+@dataclass(frozen=True)
+class DrugMention:
+    drug_class: DrugClass
+    start: int  # note offsets of the drug's word
+    end: int
+    text: str
+    sentence_index: int
+
+
+@dataclass(frozen=True)
+class LongTermDrugs:
+    classes: tuple[DrugClass, ...]
+    current: re.Pattern[str]
+    not_current: re.Pattern[str]
+    medication_sections: frozenset[str]
+
+    @classmethod
+    def from_json(cls, path: Path) -> LongTermDrugs:
+        with rule_file(path) as raw:
+            return cls(
+                tuple(
+                    DrugClass(c["code"], c["name"], frozenset(d.lower() for d in c["drugs"]), tuple(c["suffixes"]))
+                    for c in raw["classes"]
+                ),
+                re.compile(raw["current"], re.IGNORECASE),
+                re.compile(raw["not_current"], re.IGNORECASE),
+                frozenset(raw["medication_sections"]),
+            )
+
+    @classmethod
+    @cache
+    def default(cls) -> LongTermDrugs:
+        return cls.from_json(LONG_TERM_DRUGS)
+
+    def mentions(self, analysis: Analysis) -> Iterator[DrugMention]:
+        """Each drug the note shows in ongoing use, sentence by sentence: a sentence of the
+        medications section or with a cue of current use, and with no cue of a one-off,
+        started-today or stopped course."""
+        for i, sentence in enumerate(analysis.sentences):
+            if i in analysis.non_clinical or self.not_current.search(sentence.text):
+                continue
+            if sentence.section not in self.medication_sections and not self.current.search(sentence.text):
+                continue
+            for word in _WORD.finditer(sentence.text):
+                for drug_class in self.classes:
+                    if drug_class.names(word.group()):
+                        start = sentence.start + word.start()
+                        yield DrugMention(drug_class, start, start + len(word.group()), word.group(), i)
