@@ -31,6 +31,7 @@ class DrugClass:
     name: str
     drugs: frozenset[str]
     suffixes: tuple[str, ...]
+    strict: bool = False  # often a short course: needs an explicit long-term cue
 
     def names(self, word: str) -> bool:
         word = word.lower()
@@ -51,6 +52,7 @@ class LongTermDrugs:
     classes: tuple[DrugClass, ...]
     current: re.Pattern[str]
     not_current: re.Pattern[str]
+    long_term: re.Pattern[str]
     medication_sections: frozenset[str]
 
     @classmethod
@@ -58,11 +60,18 @@ class LongTermDrugs:
         with rule_file(path) as raw:
             return cls(
                 tuple(
-                    DrugClass(c["code"], c["name"], frozenset(d.lower() for d in c["drugs"]), tuple(c["suffixes"]))
+                    DrugClass(
+                        c["code"],
+                        c["name"],
+                        frozenset(d.lower() for d in c["drugs"]),
+                        tuple(c["suffixes"]),
+                        bool(c.get("strict", False)),
+                    )
                     for c in raw["classes"]
                 ),
                 re.compile(raw["current"], re.IGNORECASE),
                 re.compile(raw["not_current"], re.IGNORECASE),
+                re.compile(raw["long_term"], re.IGNORECASE),
                 frozenset(raw["medication_sections"]),
             )
 
@@ -78,10 +87,12 @@ class LongTermDrugs:
         for i, sentence in enumerate(analysis.sentences):
             if i in analysis.non_clinical or self.not_current.search(sentence.text):
                 continue
-            if sentence.section not in self.medication_sections and not self.current.search(sentence.text):
+            listed = sentence.section in self.medication_sections
+            if not listed and not self.current.search(sentence.text):
                 continue
+            long_term = listed or self.long_term.search(sentence.text) is not None
             for word in _WORD.finditer(sentence.text):
                 for drug_class in self.classes:
-                    if drug_class.names(word.group()):
+                    if drug_class.names(word.group()) and (long_term or not drug_class.strict):
                         start = sentence.start + word.start()
                         yield DrugMention(drug_class, start, start + len(word.group()), word.group(), i)

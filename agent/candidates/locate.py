@@ -10,7 +10,7 @@ spans and the features the reasoner scores.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -189,7 +189,8 @@ class Locator:
         for mention in self.drugs.mentions(analysis):
             sentence = analysis.sentences[mention.sentence_index]
             start, end = mention.start - sentence.start, mention.end - sentence.start
-            assertion = assertion_at(sentence, start, end).value
+            # A drug the patient is "on" under Past Medical History is taken now: no section default.
+            assertion = assertion_at(replace(sentence, section="body"), start, end).value
             item = slot(mention.drug_class.code)
             item.add(Evidence(mention.start, mention.end, mention.text, assertion, sentence.section, "rule"), "rule")
             item.matched = item.matched or f"long-term (current) use of {mention.drug_class.name}: {mention.text}"

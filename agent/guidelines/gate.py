@@ -44,6 +44,7 @@ _LOOK_BEHIND = 60  # characters before a span read for "on atenolol for ..."
 class GateRules:
     family_history: tuple[str, ...]  # code prefixes a family member's condition supports
     personal_history: tuple[str, ...]  # code prefixes a past condition supports
+    current_status: tuple[str, ...]  # code prefixes read without the section's default (Z79)
     refusals: dict[str, str]  # assertion (or "outside") -> why a span supports no code
     treatment_words: frozenset[str]
     treatment_suffixes: tuple[str, ...]
@@ -56,6 +57,7 @@ class GateRules:
             return cls(
                 tuple(raw["family_history_codes"]),
                 tuple(raw["personal_history_codes"]),
+                tuple(raw["current_status_codes"]),
                 dict(raw["refusals"]),
                 frozenset(w.lower() for w in raw["treatment_words"]),
                 tuple(raw["treatment_suffixes"]),
@@ -135,7 +137,8 @@ def _check_span(
         return None, rules.refusals["non_clinical"]
     start = max(e.start, sentence.start) - sentence.start
     end = e.end - sentence.start
-    assertion = assertion_at(sentence, start, end, title)
+    read_in = replace(sentence, section="body") if code.startswith(rules.current_status) else sentence
+    assertion = assertion_at(read_in, start, end, title)
     read = replace(e, assertion=assertion.value, section=sentence.section)
     if assertion in (Assertion.NEGATED, Assertion.HYPOTHETICAL):
         return None, rules.refusals[assertion.value]

@@ -33,6 +33,9 @@ def mentions(note: str) -> list[tuple[str, str]]:
         ("Allergic to aspirin.", []),
         ("Warfarin was stopped in 2019.", []),
         ("Apixaban.", []),  # a bare name: nothing shows ongoing use
+        ("Treated with nebulizers and prednisone 40 mg daily.", []),  # a steroid course, not long-term
+        ("Asthma on long-term prednisone 10 mg daily.", [("Z79.52", "prednisone")]),
+        ("Medications:\nPrednisone 5 mg\n", [("Z79.52", "Prednisone")]),
     ],
 )
 def test_drugs_in_ongoing_use_are_found(note, found):

@@ -64,11 +64,18 @@ def test_a_statement_that_does_not_allow_the_code_refuses_it(note, code, quote, 
         ),
         ("Past Medical History:\nOn lisinopril for hypertension.\n", "I10", "hypertension"),
         ("Essential hypertension, stable.", "I10", "Essential hypertension"),
+        ("Past Medical History:\nOsteoporosis, on alendronate.\n", "Z79.83", "alendronate"),
     ],
 )
 def test_a_statement_that_allows_the_code_keeps_it(note, code, quote):
     kept, refused = run(note, proposal(note, code, quote))
     assert refused == [] and [p.code for p in kept] == [code]
+
+
+def test_a_drug_taken_before_is_no_current_status():
+    note = "Past Medical History:\nPreviously on warfarin for a deep vein thrombosis.\n"
+    kept, refused = run(note, proposal(note, "Z79.01", "warfarin"))
+    assert kept == [] and "history" in refused[0].reason
 
 
 def test_a_past_condition_without_treatment_is_history_only():
