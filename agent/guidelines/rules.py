@@ -112,13 +112,6 @@ def guideline_text(key: str) -> str:
     return str(GuidelineRules.default().guideline(key))
 
 
-def uncertain_rule(setting: str) -> bool:
-    """Whether a diagnosis documented as uncertain ("probable", "suspected", "likely", "rule out")
-    is coded as if established: True for "inpatient" (Guidelines II.H and III.C), False for
-    "outpatient" (IV.H: code the signs and symptoms instead). Raises ValueError for another setting."""
-    return GuidelineRules.default().for_setting(setting)[0].coded_as_established
-
-
 def cite(key: str) -> str:
     """Where a guideline text comes from ("Guidelines I.A.12.a"), for a finding's message."""
     return GuidelineRules.default().guideline(key).cite

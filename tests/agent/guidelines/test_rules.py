@@ -9,7 +9,7 @@ from typing import get_args
 import pytest
 
 from agent.guidelines.refs import parse_refs
-from agent.guidelines.rules import GUIDELINES_FILE, GuidelineRules, guideline_text, uncertain_rule
+from agent.guidelines.rules import GUIDELINES_FILE, GuidelineRules, guideline_text
 from agent.records import Setting
 from index.errors import DataError
 
@@ -17,11 +17,11 @@ from index.errors import DataError
 
 
 def test_uncertain_diagnosis_rule() -> None:
-    assert uncertain_rule("inpatient") is True
-    assert uncertain_rule("outpatient") is False
-    with pytest.raises(ValueError):
-        uncertain_rule("ambulatory")
     rules = GuidelineRules.default()
+    assert rules.for_setting("inpatient")[0].coded_as_established is True
+    assert rules.for_setting("outpatient")[0].coded_as_established is False
+    with pytest.raises(ValueError):
+        rules.for_setting("ambulatory")
     assert set(rules.uncertain) == set(get_args(Setting)) == set(rules.claim_limits)
     assert "II.H" in guideline_text(rules.uncertain["inpatient"].text)
     assert "IV.H" in guideline_text(rules.uncertain["outpatient"].text)
