@@ -324,6 +324,15 @@ def rejected_by(code: str, entries: Iterable[AuditEntry]) -> str | None:
     return who
 
 
+def split_rejected(rows: Iterable[CodeRow], entries: Iterable[AuditEntry]) -> tuple[list[CodeRow], list[CodeRow]]:
+    """The rejected rows in two lists: those a coder rejected (from the audit trail), then the
+    candidates the agent rejected, each in list order; the coder's own decisions are shown apart."""
+    entries = list(entries)
+    rejected = [r for r in rows if not r.live]
+    mine = [r for r in rejected if rejected_by(r.code, entries) is not None]
+    return mine, [r for r in rejected if r not in mine]
+
+
 def export_name(case: Case, kind: str) -> str:
     """The file name of an export: "C0001-claim.json", "C0001-hi-segment.txt", "C0001-codes.csv",
     "C0001-audit.csv"."""

@@ -1,27 +1,23 @@
 """The verify step's guideline checks: pure functions from a list of codes (and a CodeStore) to findings.
 
 They read the code references in the Tabular List's instructional notes (`agent.guidelines.refs`)
-to report Excludes1 conflicts, missing "Code first" and "Use additional code" partners, codes that
-cannot be billed and claims with too many codes, each citing its guideline (`agent.guidelines.rules`).
+to report Excludes1 conflicts, missing "Code first" and "Use additional code" partners (weighed
+against the note when it is given, `agent.guidelines.partners`), codes that cannot be billed and
+claims with too many codes, each citing its guideline (`agent.guidelines.rules`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from agent.guidelines.partners import PartnerWords
+from agent.guidelines.principal import is_manifestation
 from agent.guidelines.refs import CodeRef, parse_refs
 from agent.guidelines.rules import GuidelineRules, cite
 from agent.records import Finding
 from index.model import Code, CodeKind, NoteKind, code_key
 from index.store import CodeStore
-
-# A manifestation code (Guidelines I.A.13) says so in its title: "Polyneuropathy in diseases
-# classified elsewhere", "Arthropathies in other diseases classified elsewhere", "Meningitis in
-# bacterial diseases classified elsewhere". B95-B97 ("as the cause of diseases classified
-# elsewhere") are supplementary agent codes, not manifestations.
-_MANIFESTATION = re.compile(r"\bin (?:[\w-]+ ){0,5}diseases? classified elsewhere", re.IGNORECASE)
 
 _PARTNER_KINDS = {NoteKind.CODE_FIRST: "code_first", NoteKind.USE_ADDITIONAL_CODE: "use_additional"}
 _MAX_CHILDREN_NAMED = 5
@@ -72,11 +68,6 @@ def excludes1_conflicts(codes: list[str], store: CodeStore) -> list[Finding]:
     return findings
 
 
-def _is_manifestation(code: Code, store: CodeStore) -> bool:
-    chain = [code, *store.ancestors(code.code)]
-    return any(_MANIFESTATION.search(c.title) for c in chain if c.kind in (CodeKind.CATEGORY, CodeKind.SUBCATEGORY))
-
-
 def _joined(texts: list[str]) -> str:
     out = texts[0]
     for text in texts[1:]:
@@ -84,7 +75,7 @@ def _joined(texts: list[str]) -> str:
     return out
 
 
-def missing_partners(codes: list[str], store: CodeStore) -> list[Finding]:
+def missing_partners(codes: list[str], store: CodeStore, note: str | None = None) -> list[Finding]:
     """Findings for the "Code first" and "Use additional code" notes that apply at a code (its own
     or inherited) and name codes of which none is among `codes`.
 
@@ -97,25 +88,38 @@ def missing_partners(codes: list[str], store: CodeStore) -> list[Finding]:
     I.A.13) it is never reported without the code of its underlying condition, so there the
     missing partner is an error. A requirement inherited by several of the codes is reported once.
     Every other code given may be a partner, even one the store does not know (billing reports it).
+
+    With the `note` of the encounter, a missing partner is weighed against what it documents: when
+    the note names the partner's condition the finding is an error (the code is missing); when it
+    does not, a partner asked for only "if applicable" (or "any ...") is not reported, and any
+    other is a warning phrased as a query for the provider.
     """
+    words = PartnerWords.default()
     given = [c.strip() for c in codes if c.strip()]
     resolved = _resolve(given, store)
     missing: dict[tuple[NoteKind, str], _Missing] = {}
     for a in resolved:
         groups: dict[tuple[NoteKind, str], _Missing] = {}
-        for note in store.inherited_notes(a.code):
-            if note.kind in _PARTNER_KINDS:
-                group = groups.setdefault((note.kind, note.source), _Missing(note.kind, note.source))
-                group.texts.append(note.text)
-                group.refs.extend(r for r in parse_refs(note.text) if r not in group.refs)
+        for tabular in store.inherited_notes(a.code):
+            if tabular.kind in _PARTNER_KINDS:
+                key = (tabular.kind, tabular.source)
+                group = groups.setdefault(key, _Missing(tabular.kind, tabular.source))
+                group.texts.append(tabular.text)
+                group.refs.extend(r for r in parse_refs(tabular.text) if r not in group.refs)
         # Any other code given counts as a partner, even one this store does not know.
         others = [c for c in given if code_key(c) != a.key]
         for key, group in groups.items():
             if not group.refs or any(ref.covers(b) for ref in group.refs for b in others):
                 continue
+            if key not in missing and note is not None:
+                group.read = True
+                group.documented = words.documented(note, group.texts)
+                if group.documented is None and words.is_conditional(group.texts):
+                    continue
             entry = missing.setdefault(key, group)
             entry.needing.append(a.code)
-            entry.error = entry.error or (group.kind == NoteKind.CODE_FIRST and _is_manifestation(a, store))
+            manifestation = group.kind == NoteKind.CODE_FIRST and is_manifestation(a, store)
+            entry.error = entry.error or manifestation or entry.documented is not None
     return [group.finding(store) for group in missing.values()]
 
 
@@ -129,6 +133,8 @@ class _Missing:
     refs: list[CodeRef] = field(default_factory=list)
     needing: list[str] = field(default_factory=list)
     error: bool = False
+    read: bool = False  # weighed against the note of the encounter
+    documented: str | None = None  # the words of the note that name the partner's condition
 
     def finding(self, store: CodeStore) -> Finding:
         listed = ", ".join(str(r) for r in self.refs)
@@ -139,24 +145,43 @@ class _Missing:
                 f'{who}: the Code first note {at} asks for "{_joined(self.texts)}" to be coded first, '
                 f"and none of {listed} is among the codes."
             )
-            if self.error:
+            if self.documented is not None:
+                message += self._documented("code_first")
+            elif self.error:
                 are = "is a manifestation code" if len(self.needing) == 1 else "are manifestation codes"
                 message += (
                     f' {who} {are} ("in diseases classified elsewhere"): never reported without the '
                     f"underlying condition, which is sequenced first ({cite('manifestation')})."
                 )
+            elif self.read:
+                message += self._query("the underlying condition", "code_first")
             else:
                 message += f" Add the underlying condition if the record documents it ({cite('code_first')})."
         else:
             message = (
                 f'{who}: the Use additional code note {at} asks for "{_joined(self.texts)}", and none of '
-                f"{listed} is among the codes. Add one if the record supports it ({cite('use_additional')})."
+                f"{listed} is among the codes."
             )
+            if self.documented is not None:
+                message += self._documented("use_additional")
+            elif self.read:
+                message += self._query("it", "use_additional")
+            else:
+                message += f" Add one if the record supports it ({cite('use_additional')})."
         return Finding(
             kind=_PARTNER_KINDS[self.kind],
             severity="error" if self.error else "warning",
             message=message,
             codes=tuple(self.needing),
+        )
+
+    def _documented(self, guideline: str) -> str:
+        return f' The note documents it ("{self.documented}"): add the code ({cite(guideline)}).'
+
+    def _query(self, what: str, guideline: str) -> str:
+        return (
+            f" The note does not document it: query the provider whether {what} applies, and add the code "
+            f"if they confirm it ({cite(guideline)})."
         )
 
 
@@ -242,13 +267,14 @@ def claim_limit(codes: list[str], limit: int = 12, form: str = "837P professiona
     ]
 
 
-def check_all(codes: list[str], store: CodeStore, setting: str) -> list[Finding]:
-    """Every check, in a stable order: Excludes1 conflicts, missing partners, billing, claim size.
-    The claim limit is the setting's (12 codes outpatient on an 837P, 25 inpatient on an 837I)."""
+def check_all(codes: list[str], store: CodeStore, setting: str, note: str | None = None) -> list[Finding]:
+    """Every check, in a stable order: Excludes1 conflicts, missing partners (weighed against the
+    `note` when it is given), billing, claim size. The claim limit is the setting's (12 codes
+    outpatient on an 837P, 25 inpatient on an 837I)."""
     _, limit = GuidelineRules.default().for_setting(setting)
     return [
         *excludes1_conflicts(codes, store),
-        *missing_partners(codes, store),
+        *missing_partners(codes, store, note),
         *billing_findings(codes, store),
         *claim_limit(codes, limit.limit, limit.form),
     ]

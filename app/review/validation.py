@@ -6,6 +6,15 @@ Unknown codes are reported by the guideline checks' billing check (kind "unknown
 claim-size finding ("too_many": 12 codes on an outpatient 837P, 25 on an inpatient 837I), a warning
 while the agent suggests, is an error here: export to X12 is blocked until the claim fits.
 
+The guideline checks read the case's note: a missing "Code first" or "Use additional code"
+partner the note documents is an error, one it does not is a query for the provider, and one asked
+for only "if applicable" that the note never mentions is not reported. The principal is checked
+too (`agent.guidelines.principal`): an external cause, a manifestation or (inpatient) a code on the
+Medicare Code Editor's unacceptable-principal list is an error ("principal"), and a Z code that may
+only be first-listed but sits lower is a warning ("first_listed"). Everything is computed from the
+codes as they are now, so a finding goes as soon as the coder adds the missing code;
+`code_findings` does the same over every live code, the suggestions included.
+
 An Excludes1 pair is an error unless the coder keeps both codes with a reason
 (`CaseStore.keep_excludes1`, Guidelines I.A.12.a): then it is a warning ("excludes1_kept") citing
 the reason. A case without its patient, provider, insurer or coverage reference gets one warning
@@ -19,11 +28,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from agent.guidelines.checks import check_all
+from agent.guidelines.principal import principal_findings
 from agent.guidelines.rules import GuidelineRules, cite
 from agent.records import SETTINGS, Finding
 from app.review.claim import claim_codes
 from app.review.guards import one_of
-from app.review.records import Case, CaseCode, KeptPair
+from app.review.records import LIVE, Case, CaseCode, KeptPair
 from index.store import CodeStore
 
 
@@ -61,8 +71,11 @@ def validate_claim(
         if marked:
             message += f" {marked[0].code} is marked principal but is {marked[0].status}."
         errors.append(Finding("no_principal", "error", message))
+    principal = final[0].code if final[0].principal else None
+    for finding in principal_findings([c.code for c in final], principal, store, setting):
+        (errors if finding.severity == "error" else warnings).append(finding)
     reasons = {frozenset(pair.codes): pair.reason for pair in kept}
-    for finding in check_all([c.code for c in final], store, setting):
+    for finding in check_all([c.code for c in final], store, setting, case.note):
         if finding.kind == "too_many":
             continue  # reported below, as an error
         if finding.kind == "excludes1" and frozenset(finding.codes) in reasons:
@@ -80,6 +93,19 @@ def validate_claim(
     if missing:
         warnings.append(_references_missing(case, missing))
     return Validation(errors, warnings)
+
+
+def code_findings(case: Case, codes: list[CaseCode], store: CodeStore) -> list[Finding]:
+    """The guideline findings over every live code of the case (suggested, accepted, added), from
+    the codes as they are now and the case's note: what the code panel shows for the codes the
+    coder has yet to decide, in place of the findings the agent saved when it coded."""
+    live = sorted((c for c in codes if c.status in LIVE), key=lambda c: (not c.principal, c.sequence))
+    if not live:
+        return []
+    principal = live[0].code if live[0].principal else None
+    found = principal_findings([c.code for c in live], principal, store, case.setting)
+    found += check_all([c.code for c in live], store, case.setting, case.note)
+    return [f for f in found if f.kind != "too_many"]
 
 
 def _kept(finding: Finding, reason: str) -> Finding:

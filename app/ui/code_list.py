@@ -1,6 +1,7 @@
 """The case's code list: the live codes in sequence order, each with the colour of its highlights,
-its status and the principal mark; Previous/Next (K/J) through the list; and the rejected codes
-folded away below, each with why and by whom. A click on a code selects it.
+its status and the principal mark; Previous/Next (K/J) through the list; then the codes the coder
+rejected, each with why and by whom, and apart from them, folded away, the candidates the agent
+rejected, each with why. A click on a code selects it.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ import streamlit as st
 
 from app.review.records import AuditEntry, Case, CaseCode
 from app.ui.session import select
-from app.workbench import CODE_STATUS_COLOURS, CodeRow, code_rows, md_escape, neighbour, rejected_by
+from app.workbench import CODE_STATUS_COLOURS, CodeRow, code_rows, md_escape, neighbour, rejected_by, split_rejected
 
 
 def code_list(case: Case, codes: list[CaseCode], selected: str | None, entries: list[AuditEntry]) -> None:
     rows = code_rows(codes)
     live = [r for r in rows if r.live]
-    rejected = [r for r in rows if not r.live]
+    mine, agents = split_rejected(rows, entries)
     with st.container(horizontal=True, vertical_alignment="center", wrap=False):
         st.markdown(f"#### Codes ({len(live)})")
         st.space("stretch")
@@ -46,14 +47,23 @@ def code_list(case: Case, codes: list[CaseCode], selected: str | None, entries: 
             if row.principal:
                 st.badge("principal", color="primary")
             st.badge(row.status, color=CODE_STATUS_COLOURS[row.status])
-    with st.expander(f"Rejected codes ({len(rejected)}), with why", expanded=False):
-        if not rejected:
-            st.caption("Nothing rejected.")
-        for row in rejected:
-            with st.container(horizontal=True, vertical_alignment="center", wrap=False, key=f"rej_{row.code}"):
-                pick_button(case, row, selected)
-                st.badge(f"by {md_escape(rejected_by(row.code, entries) or 'the agent')}", color="gray")
-            st.caption(md_escape(row.reason))
+    if mine:
+        st.markdown(f"**Rejected by the coder ({len(mine)})**")
+        for row in mine:
+            rejected_row(case, row, selected, f"by {rejected_by(row.code, entries)}")
+    with st.expander(f"Candidates the agent rejected ({len(agents)}), with why", expanded=False):
+        if not agents:
+            st.caption("The agent rejected no candidate.")
+        for row in agents:
+            rejected_row(case, row, selected, "by the agent")
+
+
+def rejected_row(case: Case, row: CodeRow, selected: str | None, by: str) -> None:
+    """A rejected code: its button, who rejected it, and why."""
+    with st.container(horizontal=True, vertical_alignment="center", wrap=False, key=f"rej_{row.code}"):
+        pick_button(case, row, selected)
+        st.badge(md_escape(by), color="gray")
+    st.caption(md_escape(row.reason))
 
 
 def pick_button(case: Case, row: CodeRow, selected: str | None) -> None:

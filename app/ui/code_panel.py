@@ -15,7 +15,7 @@ import streamlit as st
 
 from app.review.records import AuditEntry, Case, CaseCode
 from app.review.store import CaseStore
-from app.review.validation import Validation
+from app.review.validation import Validation, code_findings
 from app.ui.session import act, coder_name, flash, select
 from app.workbench import (
     CODE_STATUS_COLOURS,
@@ -62,7 +62,7 @@ def code_panel(
             who = rejected_by(code.code, entries) or "the agent"
             st.info(f"Rejected by {md_escape(who)}: {md_escape(code.reason)}")
         decision_buttons(store, search, case, codes, code, done)
-        reasoning(store, search, case, code, validation, colours)
+        reasoning(search, case, codes, code, validation, colours)
 
 
 def decision_buttons(
@@ -142,7 +142,12 @@ def decision_buttons(
 
 
 def reasoning(
-    store: CaseStore, search: CodeSearch, case: Case, code: CaseCode, validation: Validation, colours: dict[str, str]
+    search: CodeSearch,
+    case: Case,
+    codes: list[CaseCode],
+    code: CaseCode,
+    validation: Validation,
+    colours: dict[str, str],
 ) -> None:
     """Why the code: its words in the note, the agent's steps, its alternatives, the Tabular entry."""
     st.markdown("**Evidence in the note**")
@@ -167,10 +172,11 @@ def reasoning(
             "\n".join(f"- `{a}` {md_escape(titles[a].title) if a in titles else ''}" for a in code.alternatives)
         )
     current = [*validation.errors, *validation.warnings]
-    # An Excludes1 pair the coder keeps is settled: the agent's error on it, from coding time, no longer holds.
+    # The checks over every live code as they are now, not the agent's findings from coding time: a
+    # finding goes once the coder adds the missing code. An Excludes1 pair the coder keeps is settled.
     settled = {frozenset(f.codes) for f in current if f.kind == "excludes1_kept"}
-    agents = [f for f in store.findings(case.id) if not (f.kind == "excludes1" and frozenset(f.codes) in settled)]
-    findings = [*current, *agents]
+    live = code_findings(case, codes, search.store)
+    findings = [*current, *(f for f in live if not (f.kind == "excludes1" and frozenset(f.codes) in settled))]
     checks = {f.message: f.severity for f in reversed(findings) if code.code in f.codes}  # the claim's wins
     with st.expander("Tabular entry and guideline checks", expanded=bool(checks)):
         for message, severity in reversed(checks.items()):
