@@ -19,6 +19,7 @@ from langgraph.graph import END, START, StateGraph
 from agent.candidates.locate import Locator
 from agent.deciding.merge import merge_with_model
 from agent.deciding.reconcile import reconcile
+from agent.deciding.shortlist import shortlist
 from agent.deciding.walk import HierarchyWalker
 from agent.guidelines.checks import check_all
 from agent.guidelines.gate import gate
@@ -134,7 +135,7 @@ class Nodes:
                 rejected.append(Rejected(p.code, "", "not a code in this code system"))
                 continue
             kept.append(p)
-        findings = check_all([p.code for p in kept], self.deps.store, state["options"].setting)
+        findings = check_all([p.code for p in kept], self.deps.store, state["options"].setting, state["note"])
         return {
             "proposals": kept,
             "rejected": rejected,
@@ -144,7 +145,12 @@ class Nodes:
 
     def reconcile_codes(self, state: CodingState) -> dict[str, Any]:
         codes, rejected, findings = reconcile(
-            state["proposals"], state.get("findings", []), state.get("rejected", []), self.deps.store
+            state["proposals"],
+            state.get("findings", []),
+            state.get("rejected", []),
+            self.deps.store,
+            state["analysis"],
+            state["options"].setting,
         )
         return {
             "codes": codes,
@@ -179,7 +185,7 @@ def result_of(state: CodingState) -> CodingResult:
     return CodingResult(
         note_id=state["note_id"],
         codes=list(state.get("codes", [])),
-        candidates=list(state.get("rejected", [])),
+        candidates=shortlist(state.get("rejected", []), state.get("candidates", ()), state["note"]),
         findings=list(state.get("findings", [])),
         reasoner=state.get("reasoner_used", state["options"].reasoner),
         fallback=state.get("fallback"),

@@ -75,6 +75,7 @@ class Candidate:
     evidence: tuple[Evidence, ...]
     matched: str = ""  # the code-book text that matched (title, inclusion term, index term)
     features: dict[str, float] = field(default_factory=dict)
+    integral: str = ""  # for a symptom: the named diagnosis it is part of, and why (I.B.5)
 
 
 @dataclass(frozen=True)

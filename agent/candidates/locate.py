@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from agent.candidates.combinations import CombinationRules
 from agent.candidates.drugs import LongTermDrugs
+from agent.candidates.integral import IntegralSymptoms
 from agent.candidates.matcher import Match, Term, TermMatcher
 from agent.guidelines.refs import CodeRef, parse_refs
 from agent.reading.assertion import Assertion
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
 _PARTNER_NOTES = frozenset({NoteKind.USE_ADDITIONAL_CODE, NoteKind.CODE_ALSO, NoteKind.CODE_FIRST})
 ASSERTIONS = tuple(a.value for a in Assertion)
 NEGATED = Assertion.NEGATED.value
+PRESENT = Assertion.PRESENT.value
+UNCERTAIN = Assertion.UNCERTAIN.value
 # A code whose own words state the context (Z80 "Family history of ...", Z85 "Personal
 # history of ...") is what a family or historical statement is coded with.
 _CODED_CONTEXT = {Assertion.FAMILY.value: "family", Assertion.HISTORICAL.value: "history"}
@@ -65,6 +69,7 @@ class _Found:
     matched: str = ""
     sources: set[str] = field(default_factory=set)
     features: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    integral: str = ""
 
     def add(self, evidence: Evidence, source: str) -> None:
         self.evidence.setdefault((evidence.start, evidence.end), evidence)
@@ -86,6 +91,8 @@ class Locator:
         self.embedder = embedder
         self.dense_neighbours = dense_neighbours
         self.drugs = LongTermDrugs.default()
+        self.combinations = CombinationRules.default()
+        self.integral = IntegralSymptoms.default()
         self._dense_cache: dict[str, list[DenseHit]] = {}
         self._partners: dict[str, tuple[CodeRef, ...]] = {}
 
@@ -106,6 +113,8 @@ class Locator:
 
         self._lexical(analysis, statements, slot)
         self._long_term_drugs(analysis, slot)
+        self._combinations(note, found, slot)
+        self._integral(analysis, found)
         embeddings = self._dense(statements, slot, embeddings)
         note_vector = None
         if embeddings is not None and len(embeddings):
@@ -137,6 +146,7 @@ class Locator:
                     evidence=evidence,
                     matched=item.matched,
                     features=features,
+                    integral=item.integral,
                 )
             )
         return Located(tuple(sorted(candidates, key=lambda c: (-c.score, c.code))), note_vector)
@@ -193,8 +203,52 @@ class Locator:
             assertion = assertion_at(replace(sentence, section="body"), start, end).value
             item = slot(mention.drug_class.code)
             item.add(Evidence(mention.start, mention.end, mention.text, assertion, sentence.section, "rule"), "rule")
-            item.matched = item.matched or f"long-term (current) use of {mention.drug_class.name}: {mention.text}"
+            item.matched = item.matched or f"I.C.21.c.3: long-term (current) use of {mention.drug_class.name}"
             item.features["rule_matches"] += 1.0
+            item.features["rule_drug"] = 1.0
+
+    def _combinations(self, note: str, found: dict[str, _Found], slot) -> None:  # type: ignore[no-untyped-def]
+        """Combination codes ("with", I.A.15) for conditions the note names apart."""
+        named = {
+            code: [e for e in item.evidence.values() if e.source == "lexical"]
+            for code, item in found.items()
+            if "lexical" in item.sources
+        }
+        for combination in self.combinations.combine(named, note):
+            item = slot(combination.code)
+            for e in combination.evidence:
+                item.add(replace(e, source="rule"), "rule")
+            item.matched = item.matched or combination.cite
+            item.features["rule_matches"] += 1.0
+            item.features["rule_combination"] = 1.0
+
+    def _integral(self, analysis: Analysis, found: dict[str, _Found]) -> None:
+        """Mark each named symptom with a named diagnosis it is part of (I.B.5): one the note
+        affirms, else one it calls uncertain (coded as established for an inpatient, II.H); not
+        one named as a sequela, whose symptom is the residual effect (I.B.10)."""
+        named: dict[str, list[str]] = {PRESENT: [], UNCERTAIN: []}
+        for code, item in found.items():
+            if "lexical" in item.sources or item.features.get("rule_combination"):
+                said = {
+                    e.assertion
+                    for e in item.evidence.values()
+                    if e.source in ("lexical", "rule") and not self._sequela(analysis, e)
+                }
+                for assertion, codes in named.items():
+                    if assertion in said:
+                        codes.append(code)
+        for code, item in found.items():
+            if "lexical" not in item.sources or not self.integral.is_symptom(code):
+                continue
+            for assertion, diagnoses in named.items():
+                hit = self.integral.integral_to(code, diagnoses)
+                if hit is not None:
+                    item.features[f"integral_{assertion}"] = 1.0
+                    item.integral = item.integral or f"I.B.5: {hit[1]} ({hit[0]})"
+
+    def _sequela(self, analysis: Analysis, e: Evidence) -> bool:
+        index = analysis.sentence_at(e.start)
+        return index is not None and bool(self.integral.sequela_cues.search(analysis.sentences[index].text))
 
     @staticmethod
     def _assertion(m: Match, analysis: Analysis, sentence_index: int) -> str:

@@ -3,7 +3,8 @@
 Of two codes in one category that the same words support, the more specific stays; a residual
 code goes when the note codes its condition more specifically (`agent.deciding.residual`); of
 an Excludes1 pair the better-supported code stays. What is left is sequenced the way a coder
-lists a claim: a diagnosis before a symptom, then by confidence, then in note order.
+lists a claim (`agent.deciding.sequence`): the reason for the encounter first, status and history
+codes after the conditions, external causes last, and the Tabular's sequencing notes honoured.
 """
 
 from __future__ import annotations
@@ -11,17 +12,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agent.deciding.residual import ResidualRules
+from agent.deciding.sequence import SequencingRules, partner_notes
+from agent.guidelines.principal import may_be_principal, only_first_listed
+from agent.reading.segment import Analysis
 from agent.records import Finding, Proposal, Rejected, Suggestion
 from index.store import CodeStore
 
 __all__ = ["reconcile"]
 
-SYMPTOM_CHAPTER = "Chapter 18"
 MAX_ALTERNATIVES = 8
 
 
 def reconcile(
-    proposals: Sequence[Proposal], findings: Sequence[Finding], rejected: Sequence[Rejected], store: CodeStore
+    proposals: Sequence[Proposal],
+    findings: Sequence[Finding],
+    rejected: Sequence[Rejected],
+    store: CodeStore,
+    analysis: Analysis,
+    setting: str,
 ) -> tuple[list[Suggestion], list[Rejected], list[Finding]]:
     """The suggestions (principal first), the rejected candidates (each code once, with its
     first reason) and the findings that still concern the suggested codes."""
@@ -33,14 +41,7 @@ def reconcile(
     rejected = list(rejected)
     for code, why in dropped + excluded:
         rejected.append(Rejected(code, records[code].title if code in records else "", why))
-    ordered = sorted(
-        keep,
-        key=lambda p: (
-            records[p.code].chapter == SYMPTOM_CHAPTER if p.code in records else True,
-            -round(p.confidence, 2),
-            p.evidence[0].start if p.evidence else 0,
-        ),
-    )
+    ordered = _principal_first(SequencingRules.default().order(keep, analysis, partner_notes(store)), store, setting)
     suggestions = [
         Suggestion(
             code=p.code,
@@ -57,6 +58,15 @@ def reconcile(
     kept_findings = [f for f in findings if not f.codes or set(f.codes) <= final_codes]
     unique_rejected = {r.code: r for r in reversed(rejected) if r.code not in final_codes}
     return suggestions, list(reversed(list(unique_rejected.values()))), kept_findings
+
+
+def _principal_first(ordered: list[Proposal], store: CodeStore, setting: str) -> list[Proposal]:
+    """A Z code that may only be first-listed leads (I.C.21.c.16); else, when the first code may
+    not be principal (an external cause, a manifestation, an underdosing), the first that may."""
+    lead = next((p for p in ordered if only_first_listed(p.code)), None)
+    if lead is None and ordered and may_be_principal(ordered[0].code, setting, store) is not None:
+        lead = next((p for p in ordered if may_be_principal(p.code, setting, store) is None), None)
+    return ordered if lead is None else [lead, *(p for p in ordered if p is not lead)]
 
 
 def prefer_specific(proposals: list[Proposal], store: CodeStore) -> tuple[list[Proposal], list[tuple[str, str]]]:

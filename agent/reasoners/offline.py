@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from agent import DATA_DIR
 from agent.deciding.walk import HierarchyWalker, PatientCues
+from agent.reading.assertion import Assertion
 from agent.reasoners.base import CodingContext, Outcome
 from agent.records import Candidate, Evidence, Proposal, Setting, Step
 from index.data_files import rule_file
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 CONVENTIONS = DATA_DIR / "conventions.json"
 ZERO_SHOT_THRESHOLD = 0.5
+COMBINATION_CONFIDENCE = 0.95  # the conventions call for it once both conditions are named
+STATUS_CONFIDENCE = 0.75
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def zero_shot(cand: Candidate, setting: Setting) -> tuple[float, str]:
     (0 when not coded) and why. A learned profile takes it as one of its features."""
     f = cand.features
     if f.get("lex_matches", 0) == 0 and f.get("rule_matches", 0) > 0:
-        return _drug_verdict(cand, setting)
+        return _rule_verdict(cand, setting)
     if f.get("lex_matches", 0) == 0:
         # Zero-shot suggests only what the note names; a semantic neighbour alone is a
         # lead for the coder (and a feature for a learned profile), not a code.
@@ -126,6 +129,10 @@ def zero_shot(cand: Candidate, setting: Setting) -> tuple[float, str]:
     coded = [e for e in named if e.assertion in conventions.coded[setting]]
     if not coded:
         return 0.0, conventions.reasons.get(named[0].assertion, f"assertion: {named[0].assertion}")
+    if f.get("integral_present") or (
+        f.get("integral_uncertain") and Assertion.UNCERTAIN.value in conventions.coded[setting]
+    ):
+        return 0.0, f"{cand.integral}: a symptom routinely part of a coded diagnosis is not coded"
     if f.get("lex_unsubsumed", 0) == 0:
         if f.get("lex_fuller_elsewhere", 0):
             return (
@@ -135,21 +142,25 @@ def zero_shot(cand: Candidate, setting: Setting) -> tuple[float, str]:
         return 0.0, "a longer term at the same words names a more specific code"
     size = f.get("lex_size", 1.0)
     confidence = min(0.55 + 0.1 * size + 0.05 * f.get("dense_sim", 0.0), 0.99)
+    if f.get("rule_combination"):
+        confidence = COMBINATION_CONFIDENCE
     why = f"the note names it: every word of '{cand.matched}' is in the statement"
     caveat = conventions.notes.get(coded[0].assertion)
     return confidence, f"{why}; {caveat}" if caveat else why
 
 
-def _drug_verdict(cand: Candidate, setting: Setting) -> tuple[float, str]:
-    """A long-term drug's status code: coded when a statement the conventions code shows the
-    drug in ongoing use (Guidelines I.C.21.c.3)."""
+def _rule_verdict(cand: Candidate, setting: Setting) -> tuple[float, str]:
+    """A code one of the coder's rules calls for (a long-term drug's Z79 status, a combination
+    code): coded when a statement the conventions code carries its words."""
     conventions = Conventions.default()
     shown = [e for e in cand.evidence if e.source == "rule" and e.assertion in conventions.coded[setting]]
     if not shown:
         first = next((e for e in cand.evidence if e.source == "rule"), None)
         why = conventions.reasons.get(first.assertion, "") if first is not None else ""
-        return 0.0, why or "the note does not show the drug in ongoing use"
-    return 0.75, f"{cand.matched}: the patient takes '{shown[0].text}' now (Guidelines I.C.21.c.3, status codes Z79)"
+        return 0.0, why or "the note does not show what the rule needs"
+    words = "', '".join(dict.fromkeys(e.text for e in shown))
+    confidence = COMBINATION_CONFIDENCE if cand.features.get("rule_combination") else STATUS_CONFIDENCE
+    return confidence, f"{cand.matched} (the note: '{words}')"
 
 
 def _sentence(context: CodingContext, cand: Candidate) -> str:

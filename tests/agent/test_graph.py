@@ -34,7 +34,8 @@ def by_code(result):
 
 
 def test_codes_what_the_note_supports(coded):
-    assert [s.code for s in coded.codes] == ["E11.22", "N18.30", "I10"]
+    # Hypertension with CKD is I12.9, presumed linked (I.C.9.a.2); N18's "Code first" puts I12.9 before it.
+    assert [s.code for s in coded.codes] == ["E11.22", "I12.9", "N18.30"]
     assert coded.codes[0].principal
 
 
@@ -46,7 +47,8 @@ def test_every_evidence_span_is_exact(coded):
     assert [(e.start, e.end, e.text) for e in by_code(coded)["E11.22"].evidence] == [
         (15, 57, "Type 2 diabetes mellitus with diabetic CKD")
     ]
-    assert [(e.start, e.end, e.text) for e in by_code(coded)["I10"].evidence] == [(71, 74, "HTN")]
+    assert [(e.start, e.end, e.text) for e in by_code(coded)["I12.9"].evidence] == [(54, 57, "CKD"), (71, 74, "HTN")]
+    assert "I10" in {c.code for c in coded.candidates}  # in I12.9, not coded beside it
 
 
 def test_negated_and_family_findings_are_rejected_with_reasons(coded):

@@ -23,7 +23,7 @@ NOTE = (
     "Clinic follow-up visit\n"
     "Assessment:\n"
     "1. Type 2 diabetes with diabetic CKD stage 3.\n"
-    "2. HTN, on lisinopril.\n"
+    "2. HTN, on lisinopril, not due to the kidney disease.\n"  # unrelated: I10, not I12.9 (I.C.9.a.2)
     "Denies asthma.\n"
 )
 TIMEOUT = 180  # the first run loads the embedding model

@@ -161,7 +161,9 @@ def test_learn_then_eval_with_and_without_the_profile(capsys, mini_data_dir, cor
     zero_shot = json.loads(out)
     assert code == 0 and zero_shot["notes"] == 3 and zero_shot["profile"] is None
     assert set(zero_shot) >= {"full", "category", "macro_f1", "macro_f1_category", "latency_ms"}
-    assert zero_shot["full"]["tp"] == 5  # every gold code of the three notes is named in them
+    # Every gold code of the three notes is named in them, but this corpus's coders put I10 beside
+    # N18.30 where the Guidelines code I12.9 (I.C.9.a.2): zero-shot follows the Guidelines.
+    assert zero_shot["full"]["tp"] == 4 and zero_shot["full"]["fn"] == 1
 
     code, out, _ = coda(
         capsys, mini_data_dir, "eval", "--data", str(corpus), "--split", "dev", "--profile", "tiny", "--json"

@@ -206,9 +206,10 @@ def test_code_a_sample_review_it_and_export_the_fhir_claim(page, server, screens
     code_the_open_case(page)
     assert page.locator('mark[data-codes="E11.22"]').count() == 1
 
-    # A click on a highlight selects its code and shows why the agent suggested it.
-    mark(page, "I10").click()
-    box = panel(page, "I10")
+    # Hypertension with CKD is I12.9 (I.C.9.a.2). A click on a highlight selects its code and
+    # shows why the agent suggested it.
+    mark(page, "I12.9").click()
+    box = panel(page, "I12.9")
     box.get_by_text("Evidence in the note").wait_for()
     box.get_by_text("Locate (where the note names it)").wait_for()
     box.get_by_text(re.compile(r"^confidence 0\.\d\d$")).wait_for()
@@ -218,26 +219,27 @@ def test_code_a_sample_review_it_and_export_the_fhir_claim(page, server, screens
     settle(page)
     assert page.locator('mark[data-codes="E11.22"].coda-selected').count() == 1
 
-    # Accept with the button, the next code with the keyboard, and reject the third with a reason.
+    # Accept with the button, pick the third code from the list and accept it with the keyboard,
+    # then reject the second with a reason.
     box.get_by_role("button", name=re.compile("Accept")).click()
     status_of(page, "E11.22").filter(has_text="accepted").wait_for()
-    panel(page, "N18.30")  # on to the next code not yet decided
-    mark(page, "I10").click()
-    panel(page, "I10")
+    panel(page, "I12.9")  # on to the next code not yet decided
+    page.locator(".st-key-row_N18-30").get_by_role("button").first.click()
+    panel(page, "N18.30")
     page.keyboard.press("a")
-    status_of(page, "I10").filter(has_text="accepted").wait_for()
-    box = panel(page, "N18.30")
-    box.get_by_label("or in your words").fill("Stage 3a is documented: N18.31, not N18.30")
+    status_of(page, "N18.30").filter(has_text="accepted").wait_for()
+    box = panel(page, "I12.9")
+    box.get_by_label("or in your words").fill("The provider documents the hypertension as unrelated to the CKD")
     box.get_by_role("button", name=re.compile("Reject")).click()
-    page.locator(".st-key-rej_N18-30").wait_for(state="attached")
-    # Still selected, the rejected code keeps its words in the note, in grey; once another code is
-    # selected they are no longer highlighted.
-    assert "background-color:#e5e7eb" in mark(page, "N18.30").get_attribute("style")
+    page.locator(".st-key-rej_I12-9").wait_for(state="attached")
+    # Still selected, the rejected code keeps its words in the note, in grey ("Hypertension" is
+    # I12.9's alone); once another code is selected they are no longer highlighted.
+    assert "background-color:#e5e7eb" in mark(page, "I12.9").get_attribute("style")
 
     mark(page, "E11.22").click()
     panel(page, "E11.22")
     settle(page)
-    assert page.locator('mark[data-codes="N18.30"]').count() == 0
+    assert page.locator('mark[data-codes~="I12.9"]').count() == 0
     take_screenshot(page, screenshot_path)
     assert screenshot_path.read_bytes().startswith(PNG_SIGNATURE)
 
@@ -250,7 +252,7 @@ def test_code_a_sample_review_it_and_export_the_fhir_claim(page, server, screens
         (d["sequence"], d["diagnosisCodeableConcept"]["coding"][0]["code"], d["type"][0]["coding"][0]["code"])
         for d in claim["diagnosis"]
     ]
-    assert diagnoses == [(1, "E11.22", "principal"), (2, "I10", "clinical")]
+    assert diagnoses == [(1, "E11.22", "principal"), (2, "N18.30", "clinical")]
     # No reference was recorded on the case: the Claim says so, and invents none.
     assert claim["patient"] == {"display": f"Patient not recorded on case {claim['id']}"}
     assert "example" not in json.dumps(claim)
@@ -261,8 +263,8 @@ def test_code_a_sample_review_it_and_export_the_fhir_claim(page, server, screens
     assert audit == [
         ("coded", None, None, ""),
         ("accepted", "E11.22", "E11.22", ""),
-        ("accepted", "I10", "I10", ""),
-        ("rejected", "N18.30", None, "Stage 3a is documented: N18.31, not N18.30"),
+        ("accepted", "N18.30", "N18.30", ""),
+        ("rejected", "I12.9", None, "The provider documents the hypertension as unrelated to the CKD"),
     ]
     page.get_by_text(re.compile(r"^Audit trail \(4 entries\)$")).wait_for()
     assert page.dialogs == []

@@ -31,7 +31,7 @@ LIMITS = LlmLimits(deadline=DEADLINE, max_retries=2, backoff=0.05, cooldown=60.0
 INPATIENT = CodingOptions("inpatient", "llm")
 
 NOTE = "Assessment:\n1. Type 2 diabetes mellitus with diabetic CKD, stage 3.\n2. HTN, well controlled.\n"
-OFFLINE_CODES = ["E11.22", "N18.30", "I10"]
+OFFLINE_CODES = ["E11.22", "I12.9", "N18.30"]  # I.C.9.a.2: hypertension with CKD is I12.9
 
 
 @pytest.fixture

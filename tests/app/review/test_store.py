@@ -456,9 +456,9 @@ def test_the_coders_result_on_the_mini_code_book_is_saved_as_it_is(mini_coder, t
     assert [(c.code, c.status, c.principal) for c in saved if c.status != "rejected"] == [
         ("E11.22", "suggested", True),
         ("N18.30", "suggested", False),
-        ("I10", "suggested", False),
+        ("I12.9", "suggested", False),  # hypertension with CKD (I.C.9.a.2)
     ]
-    assert [(e.start, e.end, e.text) for e in saved[2].evidence] == [(43, 46, "HTN")]
+    assert [(e.start, e.end, e.text) for e in saved[2].evidence] == [(30, 41, "CKD stage 3"), (43, 46, "HTN")]
     assert [c.code for c in saved if c.status == "rejected"] == [r.code for r in result.candidates]
 
 

@@ -1,0 +1,109 @@
+"""Combination codes as candidates (Guidelines I.A.15, "with"): when the note affirms both
+conditions a combination code links, the combination is a candidate resting on both sets of
+words, unless the note says they are unrelated. Hypertension with heart failure or chronic
+kidney disease is the family built so far (I.C.9.a: the link is presumed); the table lives in
+`agent/data/combinations.json`. Like every candidate, the zero-shot verdict codes it and a
+learned profile may learn that its corpus's coders do not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from agent import DATA_DIR
+from agent.records import Evidence
+from index.data_files import rule_file
+
+__all__ = ["Combination", "CombinationRules"]
+
+COMBINATIONS = DATA_DIR / "combinations.json"
+_AFFIRMED = frozenset({"present", "uncertain"})
+
+
+@dataclass(frozen=True)
+class Row:
+    needs: tuple[tuple[str, ...], ...]  # one code prefix of each group must be affirmed
+    code: str
+    cite: str
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    base: tuple[str, ...]
+    rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class Combination:
+    code: str
+    cite: str
+    evidence: tuple[Evidence, ...]  # the words of every condition it combines
+
+
+@dataclass(frozen=True)
+class CombinationRules:
+    families: tuple[Family, ...]
+    unrelated: re.Pattern[str]
+
+    @classmethod
+    def from_json(cls, path: Path) -> CombinationRules:
+        with rule_file(path) as raw:
+            families = tuple(
+                Family(
+                    f["name"],
+                    tuple(f["base"]),
+                    tuple(Row(tuple(tuple(g) for g in r["with"]), r["code"], r["cite"]) for r in f["rows"]),
+                )
+                for f in raw["families"]
+            )
+            return cls(families, re.compile(raw["unrelated"], re.IGNORECASE))
+
+    @classmethod
+    @cache
+    def default(cls) -> CombinationRules:
+        return cls.from_json(COMBINATIONS)
+
+    def combine(self, evidence: Mapping[str, Sequence[Evidence]], note: str) -> list[Combination]:
+        """The combinations the located codes (code -> its evidence) call for: per family, the
+        first row whose every group the note affirms, when the note does not call them unrelated."""
+        affirmed = {code: [e for e in spans if e.assertion in _AFFIRMED] for code, spans in evidence.items()}
+        affirmed = {code: spans for code, spans in affirmed.items() if spans}
+        found = []
+        for family in self.families:
+            base = _words(affirmed, family.base)
+            if not base:
+                continue
+            for row in family.rows:
+                groups = [_words(affirmed, prefixes) for prefixes in row.needs]
+                if all(groups) and not any(self._said_unrelated(note, spans) for spans in [base, *groups]):
+                    found.append(Combination(row.code, row.cite, _outermost([*base, *(e for g in groups for e in g)])))
+                    break
+        return found
+
+    def _said_unrelated(self, note: str, spans: Sequence[Evidence]) -> bool:
+        """Whether the text around a condition's words says it is unrelated (same line)."""
+        for e in spans:
+            start = note.rfind("\n", 0, e.start) + 1
+            end = note.find("\n", e.end)
+            if self.unrelated.search(note, start, len(note) if end < 0 else end):
+                return True
+        return False
+
+
+def _outermost(spans: Sequence[Evidence]) -> tuple[Evidence, ...]:
+    """The spans no other span contains, in note order: the fullest words for each condition."""
+    unique = {(e.start, e.end): e for e in spans}
+    return tuple(
+        e
+        for (start, end), e in sorted(unique.items())
+        if not any(s <= start and end <= t and (s, t) != (start, end) for s, t in unique)
+    )
+
+
+def _words(affirmed: Mapping[str, Sequence[Evidence]], prefixes: Sequence[str]) -> list[Evidence]:
+    return [e for code, spans in affirmed.items() if code.startswith(tuple(prefixes)) for e in spans]
