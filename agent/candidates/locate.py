@@ -19,6 +19,7 @@ from agent.candidates.combinations import CombinationRules
 from agent.candidates.drugs import LongTermDrugs
 from agent.candidates.integral import IntegralSymptoms
 from agent.candidates.matcher import Match, Term, TermMatcher
+from agent.candidates.status import StatusRules
 from agent.guidelines.refs import CodeRef, parse_refs
 from agent.reading.assertion import Assertion
 from agent.reading.segment import Analysis
@@ -93,6 +94,7 @@ class Locator:
         self.drugs = LongTermDrugs.default()
         self.combinations = CombinationRules.default()
         self.integral = IntegralSymptoms.default()
+        self.status = StatusRules.default()
         self._dense_cache: dict[str, list[DenseHit]] = {}
         self._partners: dict[str, tuple[CodeRef, ...]] = {}
 
@@ -114,6 +116,7 @@ class Locator:
         self._lexical(analysis, statements, slot)
         self._long_term_drugs(analysis, slot)
         self._combinations(note, found, slot)
+        self._statuses(analysis, found, slot)
         self._integral(analysis, found)
         embeddings = self._dense(statements, slot, embeddings)
         note_vector = None
@@ -221,6 +224,30 @@ class Locator:
             item.matched = item.matched or combination.cite
             item.features["rule_matches"] += 1.0
             item.features["rule_combination"] = 1.0
+
+    def _statuses(self, analysis: Analysis, found: dict[str, _Found], slot) -> None:  # type: ignore[no-untyped-def]
+        """Status and history codes (I.C.21.c.3-4, I.C.2.d): stated in the note's words, or the
+        family or personal history of a condition it names; a past cancer's own code is history."""
+        named = {
+            code: [e for e in item.evidence.values() if e.source == "lexical"]
+            for code, item in list(found.items())
+            if "lexical" in item.sources
+        }
+        present = [code for code, spans in named.items() if any(e.assertion == PRESENT for e in spans)]
+        findings = [
+            *self.status.stated(analysis),
+            *self.status.histories(named, analysis),
+            *self.status.bmi_codes(analysis, present),
+        ]
+        for finding in findings:
+            item = slot(finding.code)
+            for e in finding.evidence:
+                item.add(replace(e, source="rule"), "rule")
+            item.matched = item.matched or finding.cite
+            item.features["rule_matches"] += 1.0
+            item.features[f"rule_{finding.kind}"] = 1.0
+            if finding.kind == "personal" and len(finding.evidence) == len(named.get(finding.of, ())):
+                found[finding.of].features["past_cancer"] = 1.0  # every mention is of the past
 
     def _integral(self, analysis: Analysis, found: dict[str, _Found]) -> None:
         """Mark each named symptom with a named diagnosis it is part of (I.B.5): one the note

@@ -129,6 +129,11 @@ def zero_shot(cand: Candidate, setting: Setting) -> tuple[float, str]:
     coded = [e for e in named if e.assertion in conventions.coded[setting]]
     if not coded:
         return 0.0, conventions.reasons.get(named[0].assertion, f"assertion: {named[0].assertion}")
+    if f.get("past_cancer"):
+        return (
+            0.0,
+            "I.C.2.d: the cancer was excised or treated and is gone: a personal-history Z85 code, not the cancer's",
+        )
     if f.get("integral_present") or (
         f.get("integral_uncertain") and Assertion.UNCERTAIN.value in conventions.coded[setting]
     ):
@@ -153,7 +158,10 @@ def _rule_verdict(cand: Candidate, setting: Setting) -> tuple[float, str]:
     """A code one of the coder's rules calls for (a long-term drug's Z79 status, a combination
     code): coded when a statement the conventions code carries its words."""
     conventions = Conventions.default()
-    shown = [e for e in cand.evidence if e.source == "rule" and e.assertion in conventions.coded[setting]]
+    coded = conventions.coded[setting]
+    if cand.features.get("rule_family"):
+        coded = coded | {Assertion.FAMILY.value}  # a family-history code is coded from a relative's condition
+    shown = [e for e in cand.evidence if e.source == "rule" and e.assertion in coded]
     if not shown:
         first = next((e for e in cand.evidence if e.source == "rule"), None)
         why = conventions.reasons.get(first.assertion, "") if first is not None else ""
@@ -174,4 +182,6 @@ def _supporting(cand: Candidate, coded: frozenset[str] | None) -> tuple[Evidence
     conventions say which (a learned profile decides that for itself)."""
     named = [e for e in cand.evidence if e.source in ("lexical", "memory", "rule")]
     chosen = named or [e for e in cand.evidence if e.source == "dense"]
+    if coded is not None and cand.features.get("rule_family"):
+        coded = coded | {Assertion.FAMILY.value}  # a family-history code rests on a relative's condition
     return tuple(e for e in chosen if coded is None or e.assertion in coded)

@@ -1,0 +1,46 @@
+"""The coder's rule tables as data: every code they name is an FY2026 ICD-10-CM code (billable
+where the rule codes it), every range is well formed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import simple_icd_10_cm as icd
+
+from agent import DATA_DIR
+from agent.candidates.integral import IntegralSymptoms
+from agent.deciding.sequence import SequencingRules
+
+
+def billable(code: str) -> bool:
+    return icd.is_valid_item(code) and icd.is_leaf(code)
+
+
+def status_codes() -> list[str]:
+    raw = json.loads((DATA_DIR / "status_codes.json").read_text(encoding="utf-8"))
+    codes = [p["code"] for p in raw["patterns"]]
+    codes += [r["code"] for table in ("family", "personal") for r in raw[table]]
+    codes += [code for _, _, code in raw["bmi"]["adult"]]
+    return codes
+
+
+def combination_codes() -> list[str]:
+    raw = json.loads((DATA_DIR / "combinations.json").read_text(encoding="utf-8"))
+    return [row["code"] for family in raw["families"] for row in family["rows"]]
+
+
+@pytest.mark.parametrize("code", sorted(set(status_codes() + combination_codes())))
+def test_every_code_a_rule_assigns_is_billable(code):
+    assert billable(code), code
+
+
+def test_ranges_are_ordered_and_name_real_codes():
+    tables = [rule.symptoms + rule.integral_to for rule in IntegralSymptoms.default().rules]
+    sequencing = SequencingRules.default()
+    tables += [sequencing.after_conditions, sequencing.last]
+    for ranges in tables:
+        for lo, hi in ranges:
+            assert lo <= hi, (lo, hi)
+            for end in (lo, hi):
+                assert icd.is_valid_item(end) or icd.is_valid_item(end[:3]), end
