@@ -307,12 +307,20 @@ class Locator:
             if m.term.essential != other.term.essential:
                 return m.term.essential < other.term.essential
             placed = (other.term.field == "inclusion", m.term.field == "inclusion")
-            if placed[0] != placed[1]:
+            if placed[0] != placed[1] and not self._unspecified_under(other.term.code, m.term.code):
                 return placed[0]  # the Tabular placed these words at a code: "Osteoporosis NOS" at M81.0
             return len(other.term.code) < len(m.term.code)
         if not (m.term.essential < other.term.essential and m.start < other.end and other.start < m.end):
             return False
         return not any(ref.reaches(m.term.code) for ref in self._partner_refs(other.term.code))
+
+    def _unspecified_under(self, a: str, b: str) -> bool:
+        """Whether one of two codes is the other's "unspecified" child: "Chronic renal disease" at
+        N18.9 says no more than N18 "Chronic kidney disease", whose walk reads the stage the
+        sentence gives (N18.2) and comes to N18.9 only when it gives none."""
+        short, long = sorted((a, b), key=len)
+        record = self.store.find(long) if long.startswith(short) else None
+        return record is not None and record.title.lower().endswith(", unspecified")
 
     def _partner_refs(self, code: str) -> tuple[CodeRef, ...]:
         if code not in self._partners:

@@ -13,7 +13,7 @@ import itertools
 import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -131,6 +131,25 @@ class Match:
         return len(self.term.essential)
 
 
+def _without_classification_other(terms: list[Term]) -> list[Term]:
+    """A title's leading "Other" is the classification's word, never the note's: "Other seasonal
+    allergic rhinitis" (J30.2) is the code for seasonal allergic rhinitis, "Other persistent atrial
+    fibrillation" (I48.19) for persistent atrial fibrillation. It is dropped when the rest of the
+    title extends the words of another term in its category (J30.9 "Allergic rhinitis"), so that
+    the rest says more than the category's general term; "Other hypertension" stays as written."""
+    by_category: dict[str, list[frozenset[str]]] = defaultdict(list)
+    for t in terms:
+        by_category[t.code[:3]].append(t.essential)
+    kept = []
+    for t in terms:
+        if t.field == "title" and "other" in t.essential and t.text.lower().startswith("other "):
+            rest = t.essential - {"other"}
+            if len(rest) >= 2 and any(words < rest and "other" not in words for words in by_category[t.code[:3]]):
+                t = replace(t, essential=rest)
+        kept.append(t)
+    return kept
+
+
 class TermMatcher:
     def __init__(self, terms: Iterable[Term], rules: MatchingRules, synonyms: Synonyms) -> None:
         self.rules = rules
@@ -140,7 +159,7 @@ class TermMatcher:
         unique: dict[tuple[str, str, frozenset[str]], Term] = {}
         for t in terms:
             unique.setdefault((t.code, t.field, t.essential), t)
-        self.terms = list(unique.values())
+        self.terms = _without_classification_other(list(unique.values()))
         frequency: dict[str, int] = defaultdict(int)
         for term in self.terms:
             for word in term.essential:

@@ -166,3 +166,36 @@ def test_a_title_read_several_ways_is_shown_as_the_tabular_writes_it():
     title = "Hyperuricemia without signs of inflammatory arthritis and tophaceous disease"
     matcher = TermMatcher.from_rows([(title, "E79.0", "title")], leaves={"E79.0"})
     assert [t.text for t in matcher.terms] == [title]
+
+
+def test_a_titles_leading_other_is_not_asked_of_the_note():
+    rows = [
+        ("Allergic rhinitis, unspecified", "J30.9", "title"),
+        ("Other seasonal allergic rhinitis", "J30.2", "title"),
+        ("Essential (primary) hypertension", "I10", "title"),
+        ("Other hypertension", "I1A.0", "title"),
+    ]
+    matcher = TermMatcher.from_rows(rows)
+    note = "Seasonal allergic rhinitis. Hypertension."
+    found = {(m.term.code, note[m.start : m.end]) for m in matcher.match([(0, len(note), note)])}
+    # J30.2's rest extends J30.9's words; "Other hypertension" would say no more than "hypertension".
+    assert found == {("J30.2", "Seasonal allergic rhinitis"), ("J30.9", "allergic rhinitis"), ("I10", "Hypertension")}
+
+
+@pytest.mark.parametrize(
+    ("note", "code"),
+    [
+        ("Acute on chronic hypoxic respiratory failure.", "J96.21"),  # hypoxic: with hypoxia
+        ("Laceration of the left forearm.", "S51.812"),  # "without foreign body" is the default
+        ("Urine culture grew E. coli.", "B96.20"),
+    ],
+)
+def test_the_notes_words_for_a_titles_words(note, code):
+    rows = [
+        ("Acute and chronic respiratory failure with hypoxia", "J96.21", "title"),
+        ("Laceration without foreign body of left forearm", "S51.812", "title"),
+        ("Laceration with foreign body of left forearm", "S51.822", "title"),
+        ("Escherichia coli [E. coli] NOS", "B96.20", "inclusion"),
+    ]
+    matcher = TermMatcher.from_rows(rows)
+    assert {m.term.code for m in matcher.match([(0, len(note), note)])} == {code}

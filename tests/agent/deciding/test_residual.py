@@ -19,6 +19,10 @@ def proposal(code: str, start: int = 0) -> Proposal:
         (["D49.519", "C64.2"], ["C64.2"]),  # the renal tumor is the renal carcinoma
         (["D49.9", "D49.519"], ["D49.519"]),
         (["D49.9", "I10"], ["D49.9", "I10"]),
+        (["N39.0", "B99.9"], ["N39.0"]),  # "infection" is the urinary tract infection
+        (["J96.21", "J98.9"], ["J96.21"]),
+        (["J18.9", "J15.5"], ["J15.5"]),  # the pneumonia is coded by its organism
+        (["B99.9", "I10"], ["B99.9", "I10"]),
     ],
 )
 def test_a_residual_code_goes_when_the_note_codes_its_condition_by_site(codes, kept):
