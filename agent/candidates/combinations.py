@@ -27,8 +27,13 @@ _AFFIRMED = frozenset({"present", "uncertain"})
 @dataclass(frozen=True)
 class Row:
     needs: tuple[tuple[str, ...], ...]  # one code prefix of each group must be affirmed
-    code: str
+    code: str  # the combination code, or ".65": those characters after the base's category
     cite: str
+    words: re.Pattern[str] | None = None  # or: these words in a sentence that names the base
+    unless: re.Pattern[str] | None = None  # on a line of the conditions' words, cancels the row
+
+    def code_for(self, base_code: str) -> str:
+        return base_code[:3] + self.code if self.code.startswith(".") else self.code
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class Family:
     name: str
     base: tuple[str, ...]
     rows: tuple[Row, ...]
+    every_row: bool = False  # a condition with several complications takes each combination
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,17 @@ class CombinationRules:
                 Family(
                     f["name"],
                     tuple(f["base"]),
-                    tuple(Row(tuple(tuple(g) for g in r["with"]), r["code"], r["cite"]) for r in f["rows"]),
+                    tuple(
+                        Row(
+                            tuple(tuple(g) for g in r.get("with", ())),
+                            r["code"],
+                            r["cite"],
+                            re.compile(r["words"], re.IGNORECASE) if "words" in r else None,
+                            re.compile(r["unless"], re.IGNORECASE) if "unless" in r else None,
+                        )
+                        for r in f["rows"]
+                    ),
+                    bool(f.get("every_row", False)),
                 )
                 for f in raw["families"]
             )
@@ -70,29 +86,46 @@ class CombinationRules:
 
     def combine(self, evidence: Mapping[str, Sequence[Evidence]], note: str) -> list[Combination]:
         """The combinations the located codes (code -> its evidence) call for: per family, the
-        first row whose every group the note affirms, when the note does not call them unrelated."""
+        first row (or, for a family of complications, every row) whose every group the note
+        affirms, or whose words a sentence naming the base says, when the note does not call
+        the conditions unrelated."""
         affirmed = {code: [e for e in spans if e.assertion in _AFFIRMED] for code, spans in evidence.items()}
         affirmed = {code: spans for code, spans in affirmed.items() if spans}
         found = []
         for family in self.families:
-            base = _words(affirmed, family.base)
-            if not base:
+            base_codes = [code for code in affirmed if code.startswith(family.base)]
+            if not base_codes:
                 continue
+            base = _words(affirmed, family.base)
             for row in family.rows:
                 groups = [_words(affirmed, prefixes) for prefixes in row.needs]
-                if all(groups) and not any(self._said_unrelated(note, spans) for spans in [base, *groups]):
-                    found.append(Combination(row.code, row.cite, _outermost([*base, *(e for g in groups for e in g)])))
+                if row.words is not None:
+                    groups.append(_said_with(note, base, row.words))
+                if not groups or not all(groups):
+                    continue
+                if any(self._said_unrelated(note, spans) for spans in [base, *groups]):
+                    continue
+                if row.unless is not None and any(_on_lines(note, spans, row.unless) for spans in [base, *groups]):
+                    continue
+                spans = _outermost([*base, *(e for g in groups for e in g)])
+                found.append(Combination(row.code_for(base_codes[0]), row.cite, spans))
+                if not family.every_row:
                     break
         return found
 
     def _said_unrelated(self, note: str, spans: Sequence[Evidence]) -> bool:
         """Whether the text around a condition's words says it is unrelated (same line)."""
-        for e in spans:
-            start = note.rfind("\n", 0, e.start) + 1
-            end = note.find("\n", e.end)
-            if self.unrelated.search(note, start, len(note) if end < 0 else end):
-                return True
-        return False
+        return _on_lines(note, spans, self.unrelated)
+
+
+def _on_lines(note: str, spans: Sequence[Evidence], pattern: re.Pattern[str]) -> bool:
+    """Whether `pattern` is found on a line of the note that holds one of the spans."""
+    for e in spans:
+        start = note.rfind("\n", 0, e.start) + 1
+        end = note.find("\n", e.end)
+        if pattern.search(note, start, len(note) if end < 0 else end):
+            return True
+    return False
 
 
 def _outermost(spans: Sequence[Evidence]) -> tuple[Evidence, ...]:
@@ -103,6 +136,17 @@ def _outermost(spans: Sequence[Evidence]) -> tuple[Evidence, ...]:
         for (start, end), e in sorted(unique.items())
         if not any(s <= start and end <= t and (s, t) != (start, end) for s, t in unique)
     )
+
+
+def _said_with(note: str, base: Sequence[Evidence], words: re.Pattern[str]) -> list[Evidence]:
+    """The spans of `words` on the lines that name the base condition ("diabetes, poorly controlled")."""
+    found = []
+    for e in base:
+        start = note.rfind("\n", 0, e.start) + 1
+        end = note.find("\n", e.end)
+        for m in words.finditer(note, start, len(note) if end < 0 else end):
+            found.append(Evidence(m.start(), m.end(), m.group(), e.assertion, e.section, "rule"))
+    return found
 
 
 def _words(affirmed: Mapping[str, Sequence[Evidence]], prefixes: Sequence[str]) -> list[Evidence]:

@@ -148,7 +148,7 @@ def zero_shot(cand: Candidate, setting: Setting) -> tuple[float, str]:
     size = f.get("lex_size", 1.0)
     confidence = min(0.55 + 0.1 * size + 0.05 * f.get("dense_sim", 0.0), 0.99)
     if f.get("rule_combination"):
-        confidence = COMBINATION_CONFIDENCE
+        confidence = max(confidence, COMBINATION_CONFIDENCE)
     why = f"the note names it: every word of '{cand.matched}' is in the statement"
     caveat = conventions.notes.get(coded[0].assertion)
     return confidence, f"{why}; {caveat}" if caveat else why

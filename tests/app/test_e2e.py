@@ -204,7 +204,8 @@ def test_code_a_sample_review_it_and_export_the_fhir_claim(page, server, screens
     page.get_by_role("button", name=re.compile("^Outpatient visit: diabetes and kidney follow-up")).click()
     page.get_by_role("heading", name=re.compile("Outpatient visit: diabetes and kidney follow-up")).wait_for()
     code_the_open_case(page)
-    assert page.locator('mark[data-codes="E11.22"]').count() == 1
+    # E11.22 alone: the diabetes in the history and the assessment's combination term.
+    assert page.locator('mark[data-codes="E11.22"]').count() == 2
 
     # Hypertension with CKD is I12.9 (I.C.9.a.2). A click on a highlight selects its code and
     # shows why the agent suggested it.
@@ -217,7 +218,7 @@ def test_code_a_sample_review_it_and_export_the_fhir_claim(page, server, screens
     box = panel(page, "E11.22")
     box.get_by_text("Type 2 diabetes mellitus with diabetic chronic kidney disease", exact=True).first.wait_for()
     settle(page)
-    assert page.locator('mark[data-codes="E11.22"].coda-selected').count() == 1
+    assert page.locator('mark[data-codes="E11.22"].coda-selected').count() == 2
 
     # Accept with the button, pick the third code from the list and accept it with the keyboard,
     # then reject the second with a reason.

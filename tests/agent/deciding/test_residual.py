@@ -34,7 +34,11 @@ def test_a_residual_code_goes_when_the_note_codes_its_condition_by_site(codes, k
 def test_the_reason_names_the_codes_by_site():
     _, dropped = ResidualRules.default().apply([proposal("T14.90XA"), proposal("S72.001A", 10)])
     assert dropped == [
-        ("T14.90XA", "injury of unspecified body region: the note's injuries are coded by site (S72.001A)")
+        (
+            "T14.90XA",
+            "injury of unspecified body region: the note's injuries (or its pathological fracture) are coded by site"
+            " (S72.001A)",
+        )
     ]
 
 
