@@ -133,10 +133,10 @@ class Match:
 
 def _without_classification_other(terms: list[Term]) -> list[Term]:
     """A title's leading "Other" is the classification's word, never the note's: "Other seasonal
-    allergic rhinitis" (J30.2) is the code for seasonal allergic rhinitis, "Other persistent atrial
-    fibrillation" (I48.19) for persistent atrial fibrillation. It is dropped when the rest of the
-    title extends the words of another term in its category (J30.9 "Allergic rhinitis"), so that
-    the rest says more than the category's general term; "Other hypertension" stays as written."""
+    allergic rhinitis" (J30.2) is the code for seasonal allergic rhinitis. It is dropped when the rest of the
+    title extends the words of another term in its category (J30.9 "Allergic rhinitis") and no term
+    of the category says just those words (K85.9 "Acute pancreatitis" keeps K85.8 "Other acute
+    pancreatitis" as written); "Other hypertension" stays as written."""
     by_category: dict[str, list[frozenset[str]]] = defaultdict(list)
     for t in terms:
         by_category[t.code[:3]].append(t.essential)
@@ -144,7 +144,8 @@ def _without_classification_other(terms: list[Term]) -> list[Term]:
     for t in terms:
         if t.field == "title" and "other" in t.essential and t.text.lower().startswith("other "):
             rest = t.essential - {"other"}
-            if len(rest) >= 2 and any(words < rest and "other" not in words for words in by_category[t.code[:3]]):
+            same = by_category[t.code[:3]]
+            if len(rest) >= 2 and rest not in same and any(w < rest and "other" not in w for w in same):
                 t = replace(t, essential=rest)
         kept.append(t)
     return kept

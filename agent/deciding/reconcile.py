@@ -30,11 +30,12 @@ def reconcile(
     store: CodeStore,
     analysis: Analysis,
     setting: str,
+    learned: bool = False,
 ) -> tuple[list[Suggestion], list[Rejected], list[Finding]]:
     """The suggestions (principal first), the rejected candidates (each code once, with its
     first reason) and the findings that still concern the suggested codes."""
     keep, dropped = prefer_specific(list(proposals), store)
-    keep, residual = ResidualRules.default().apply(keep)
+    keep, residual = ResidualRules.default().apply(keep, learned)
     dropped += residual
     keep, excluded = resolve_excludes1(keep, findings)
     records = store.codes([p.code for p in keep] + [code for code, _ in dropped + excluded])

@@ -23,6 +23,7 @@ class ResidualRule:
     residual: str  # a code, or the prefix of the codes, for the condition in general terms
     specified_by: tuple[tuple[str, str], ...]  # category ranges that code it more specifically
     why: str
+    zero_shot_only: bool = False  # a convention a learned profile may find its corpus's coders do not follow
 
     def specifies(self, code: str) -> bool:
         return not code.startswith(self.residual) and any(lo <= code[:3] <= hi for lo, hi in self.specified_by)
@@ -38,16 +39,24 @@ class ResidualRules:
         with rule_file(RESIDUAL_CODES) as raw:
             return cls(
                 tuple(
-                    ResidualRule(r["residual"], tuple((lo, hi) for lo, hi in r["specified_by"]), r["why"])
+                    ResidualRule(
+                        r["residual"],
+                        tuple((lo, hi) for lo, hi in r["specified_by"]),
+                        r["why"],
+                        bool(r.get("zero_shot_only", False)),
+                    )
                     for r in raw["rules"]
                 )
             )
 
-    def apply(self, proposals: list[Proposal]) -> tuple[list[Proposal], list[tuple[str, str]]]:
+    def apply(self, proposals: list[Proposal], learned: bool = False) -> tuple[list[Proposal], list[tuple[str, str]]]:
         """Drop a residual code when another proposal codes its condition more specifically;
-        the rules apply in their order, each to what the ones before it kept."""
+        the rules apply in their order, each to what the ones before it kept. With a `learned`
+        profile the zero-shot-only rules are left to what the profile learned."""
         dropped: list[tuple[str, str]] = []
         for rule in self.rules:
+            if learned and rule.zero_shot_only:
+                continue
             specific = [p.code for p in proposals if rule.specifies(p.code)]
             if not specific:
                 continue

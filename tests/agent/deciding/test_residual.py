@@ -52,3 +52,13 @@ def test_rules_apply_in_order_to_what_the_earlier_ones_kept():
     keep, dropped = ResidualRules.default().apply([proposal(c, i * 10) for i, c in enumerate(codes)])
     assert [p.code for p in keep] == ["C64.2"]
     assert all(reason.endswith("(C64.2)") for _, reason in dropped)  # not "(D49.519)", itself dropped
+
+
+def test_a_zero_shot_convention_is_left_to_a_learned_profile():
+    # CodiEsp's coders code B99.9 beside the infection's site: a learned profile decides that.
+    codes = [proposal("N39.0"), proposal("B99.9", 10)]
+    assert [p.code for p in ResidualRules.default().apply(codes)[0]] == ["N39.0"]
+    assert [p.code for p in ResidualRules.default().apply(codes, learned=True)[0]] == ["N39.0", "B99.9"]
+    # The Guidelines' combination rule holds for every reasoner: I10 is in I12.9.
+    codes = [proposal("I10"), proposal("I12.9", 10)]
+    assert [p.code for p in ResidualRules.default().apply(codes, learned=True)[0]] == ["I12.9"]
