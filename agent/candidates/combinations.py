@@ -22,6 +22,7 @@ __all__ = ["Combination", "CombinationRules"]
 
 COMBINATIONS = DATA_DIR / "combinations.json"
 _AFFIRMED = frozenset({"present", "uncertain"})
+_PAST = frozenset({"present", "historical"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Family:
     base: tuple[str, ...]
     rows: tuple[Row, ...]
     every_row: bool = False  # a condition with several complications takes each combination
+    past: re.Pattern[str] | None = None  # the base is a past condition: named with these words
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Combination:
     code: str
     cite: str
     evidence: tuple[Evidence, ...]  # the words of every condition it combines
+    replaces: tuple[str, ...] = ()  # a past condition's own codes, which its sequela code replaces
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class CombinationRules:
                         for r in f["rows"]
                     ),
                     bool(f.get("every_row", False)),
+                    re.compile(f["past"], re.IGNORECASE) if "past" in f else None,
                 )
                 for f in raw["families"]
             )
@@ -93,12 +97,24 @@ class CombinationRules:
         affirmed = {code: spans for code, spans in affirmed.items() if spans}
         found = []
         for family in self.families:
-            base_codes = [code for code in affirmed if code.startswith(family.base)]
+            if family.past is not None:  # a past condition named as such: its residual deficits
+                past = {
+                    code: [e for e in spans if e.assertion in _PAST and _on_lines(note, (e,), family.past)]
+                    for code, spans in evidence.items()
+                    if code.startswith(family.base)
+                }
+                base_codes = [code for code, spans in past.items() if spans]
+                base = [e for spans in past.values() for e in spans]
+            else:
+                base_codes = [code for code in affirmed if code.startswith(family.base)]
+                base = _words(affirmed, family.base)
             if not base_codes:
                 continue
-            base = _words(affirmed, family.base)
+            # A past condition's residual deficit is often said in its history ("history of stroke
+            # with residual aphasia"): for a sequela family, such a deficit counts too.
+            deficits = affirmed if family.past is None else _past_too(evidence, note, family.past)
             for row in family.rows:
-                groups = [_words(affirmed, prefixes) for prefixes in row.needs]
+                groups = [_words(deficits, prefixes) for prefixes in row.needs]
                 if row.words is not None:
                     groups.append(_said_with(note, base, row.words))
                 if not groups or not all(groups):
@@ -108,7 +124,8 @@ class CombinationRules:
                 if row.unless is not None and any(_on_lines(note, spans, row.unless) for spans in [base, *groups]):
                     continue
                 spans = _outermost([*base, *(e for g in groups for e in g)])
-                found.append(Combination(row.code_for(base_codes[0]), row.cite, spans))
+                replaces = tuple(base_codes) if family.past is not None else ()
+                found.append(Combination(row.code_for(base_codes[0]), row.cite, spans, replaces))
                 if not family.every_row:
                     break
         return found
@@ -136,6 +153,22 @@ def _outermost(spans: Sequence[Evidence]) -> tuple[Evidence, ...]:
         for (start, end), e in sorted(unique.items())
         if not any(s <= start and end <= t and (s, t) != (start, end) for s, t in unique)
     )
+
+
+def _past_too(
+    evidence: Mapping[str, Sequence[Evidence]], note: str, past: re.Pattern[str]
+) -> dict[str, list[Evidence]]:
+    """The words of each code the note affirms, or names in its history on a line that says the
+    condition is past (a residual deficit of an old stroke)."""
+    return {
+        code: kept
+        for code, spans in evidence.items()
+        if (
+            kept := [
+                e for e in spans if e.assertion in _AFFIRMED or (e.assertion in _PAST and _on_lines(note, (e,), past))
+            ]
+        )
+    }
 
 
 def _said_with(note: str, base: Sequence[Evidence], words: re.Pattern[str]) -> list[Evidence]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from agent.candidates.combinations import CombinationRules
+from agent.candidates.drug_effects import DrugEffects
 from agent.candidates.drugs import LongTermDrugs
 from agent.candidates.integral import IntegralSymptoms
 from agent.candidates.matcher import Match, Term, TermMatcher
@@ -95,6 +96,7 @@ class Locator:
         self.combinations = CombinationRules.default()
         self.integral = IntegralSymptoms.default()
         self.status = StatusRules.default()
+        self.drug_effects = DrugEffects.default()
         self._dense_cache: dict[str, list[DenseHit]] = {}
         self._partners: dict[str, tuple[CodeRef, ...]] = {}
 
@@ -117,6 +119,7 @@ class Locator:
         self._long_term_drugs(analysis, slot)
         self._combinations(note, found, slot)
         self._statuses(analysis, found, slot)
+        self._drug_effects(analysis, slot)
         self._integral(analysis, found)
         embeddings = self._dense(statements, slot, embeddings)
         note_vector = None
@@ -224,6 +227,8 @@ class Locator:
             item.matched = item.matched or combination.cite
             item.features["rule_matches"] += 1.0
             item.features["rule_combination"] = 1.0
+            for code in combination.replaces:
+                found[code].features["sequela_coded"] = 1.0  # the past condition's deficits carry it
 
     def _statuses(self, analysis: Analysis, found: dict[str, _Found], slot) -> None:  # type: ignore[no-untyped-def]
         """Status and history codes (I.C.21.c.3-4, I.C.2.d): stated in the note's words, or the
@@ -248,6 +253,16 @@ class Locator:
             item.features[f"rule_{finding.kind}"] = 1.0
             if finding.kind == "personal" and len(finding.evidence) == len(named.get(finding.of, ())):
                 found[finding.of].features["past_cancer"] = 1.0  # every mention is of the past
+
+    def _drug_effects(self, analysis: Analysis, slot) -> None:  # type: ignore[no-untyped-def]
+        """Underdosing and adverse-effect codes, and underdosing's reasons (I.C.19.e.5)."""
+        for effect in self.drug_effects.effects(analysis):
+            item = slot(effect.code)
+            for e in effect.evidence:
+                item.add(e, "rule")
+            item.matched = item.matched or effect.cite
+            item.features["rule_matches"] += 1.0
+            item.features["rule_drug_effect"] = 1.0
 
     def _integral(self, analysis: Analysis, found: dict[str, _Found]) -> None:
         """Mark each named symptom with a named diagnosis it is part of (I.B.5): one the note

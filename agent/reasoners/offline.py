@@ -129,6 +129,11 @@ def zero_shot(cand: Candidate, setting: Setting) -> tuple[float, str]:
     coded = [e for e in named if e.assertion in conventions.coded[setting]]
     if not coded:
         return 0.0, conventions.reasons.get(named[0].assertion, f"assertion: {named[0].assertion}")
+    if f.get("sequela_coded"):
+        return (
+            0.0,
+            "I.C.9.d: a past stroke is coded by its sequela (I69) with its residual deficits, not as a current one",
+        )
     if f.get("past_cancer"):
         return (
             0.0,
