@@ -151,6 +151,7 @@ class Nodes:
             self.deps.store,
             state["analysis"],
             state["options"].setting,
+            learned=state["options"].profile is not None,
         )
         return {
             "codes": codes,
