@@ -37,6 +37,7 @@ class SequencingRules:
     reason_cues: re.Pattern[str]
     after_conditions: Ranges
     last: Ranges
+    drug_effects: re.Pattern[str]  # adverse effect and underdosing codes: after the conditions
 
     @classmethod
     @cache
@@ -47,6 +48,7 @@ class SequencingRules:
                 re.compile(raw["reason_cues"], re.IGNORECASE),
                 ranges(raw["after_conditions"]),
                 ranges(raw["last"]),
+                re.compile(raw["drug_effect_codes"]),
             )
 
     def order(self, proposals: Sequence[Proposal], analysis: Analysis, partners: PartnerNotes) -> list[Proposal]:
@@ -68,7 +70,8 @@ class SequencingRules:
         return False
 
     def _rank(self, p: Proposal, analysis: Analysis) -> tuple[int, bool, int, float]:
-        group = 2 if in_ranges(p.code, self.last) else 1 if in_ranges(p.code, self.after_conditions) else 0
+        after = in_ranges(p.code, self.after_conditions) or bool(self.drug_effects.match(p.code))
+        group = 2 if in_ranges(p.code, self.last) else 1 if after else 0
         first = min((e.start for e in p.evidence), default=1 << 62)
         return group, not self.is_reason(p, analysis), first, -round(p.confidence, 2)
 

@@ -177,8 +177,12 @@ def _rule_verdict(cand: Candidate, setting: Setting) -> tuple[float, str]:
 
 
 def _sentence(context: CodingContext, cand: Candidate) -> str:
-    index = context.analysis.sentence_at(cand.evidence[0].start) if cand.evidence else None
-    return context.analysis.sentences[index].text if index is not None else ""
+    """The words the walk reads: the sentence of the candidate's first words, or, for a
+    combination, the sentences of all the conditions it combines (the side of a fracture is in
+    the fracture's sentence, not the osteoporosis's)."""
+    spans = cand.evidence if cand.features.get("rule_combination") else cand.evidence[:1]
+    indexes = dict.fromkeys(i for e in spans if (i := context.analysis.sentence_at(e.start)) is not None)
+    return " ".join(context.analysis.sentences[i].text for i in indexes)
 
 
 def _supporting(cand: Candidate, coded: frozenset[str] | None) -> tuple[Evidence, ...]:

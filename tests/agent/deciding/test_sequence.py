@@ -68,3 +68,12 @@ def test_notes_that_disagree_leave_the_ranked_order():
         return tuple((NoteKind.CODE_FIRST, ref) for ref in parse_refs(other))
 
     assert order(note, [a, b], notes) == ["A00.0", "B00.0"]
+
+
+def test_the_condition_comes_before_its_underdosing_or_adverse_effect_code():
+    note = "Ran out of furosemide; acute on chronic systolic heart failure."
+    found = [
+        proposal(note, "T50.1X6A", "Ran out of furosemide"),
+        proposal(note, "I50.23", "acute on chronic systolic heart failure"),
+    ]
+    assert order(note, found) == ["I50.23", "T50.1X6A"]
