@@ -2,8 +2,9 @@
 names with a cue of taking less than prescribed names its underdosing code (T50.1X6A "ran out of
 furosemide") and, when the sentence says why, the reason (Z91.120 "could not afford the refill");
 a drug named as the cause of an effect of a drug properly taken names its adverse-effect code
-(T38.0X5A "hyperglycemia due to long-term prednisone"). The drug table and the cues live in
-`agent/data/drug_effects.json`. Overdoses and poisonings are left to the coder.
+(T38.0X5A "hyperglycemia due to long-term prednisone"); a drug taken in overdose names its
+poisoning code, accidental unless the note documents the intent (T42.4X2A "intentional overdose
+of lorazepam"). The drug table and the cues live in `agent/data/drug_effects.json`.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class DrugEffects:
     adverse: re.Pattern[str]
     not_adverse: re.Pattern[str]
     reasons: tuple[tuple[str, re.Pattern[str], str], ...]
+    poisoning: re.Pattern[str]
+    intents: tuple[tuple[str, re.Pattern[str], str], ...]  # (6th character, cue, what it means)
 
     @classmethod
     @cache
@@ -72,10 +75,12 @@ class DrugEffects:
                 re.compile(raw["adverse"], flags),
                 re.compile(raw["not_adverse"], flags),
                 tuple((r["code"], re.compile(r["pattern"], flags), r["why"]) for r in raw["reasons"]),
+                re.compile(raw["poisoning"], flags),
+                tuple((r["sixth"], re.compile(r["pattern"], flags), r["why"]) for r in raw["intent"]),
             )
 
     def effects(self, analysis: Analysis) -> Iterator[DrugEffect]:
-        """The underdosing and adverse-effect codes (with underdosing's reasons) the note's sentences state."""
+        """The poisoning, underdosing and adverse-effect codes (and underdosing's reasons) the sentences state."""
         for index, sentence in enumerate(analysis.sentences):
             if index in analysis.non_clinical:
                 continue
@@ -93,6 +98,16 @@ class DrugEffects:
                     sentence.section,
                     "rule",
                 )
+                cue = self.poisoning.search(text, max(0, word.start() - 60), word.start())
+                if cue is not None:
+                    sixth, intent = next(
+                        ((c, why) for c, p, why in self.intents if p.search(text)), ("1", "accidental")
+                    )
+                    cite = f"I.C.19.e.5.b: poisoning by {group.name}, {intent}; the poisoning is coded first"
+                    yield DrugEffect(
+                        f"{group.stem}{sixth}A", cite, (_span(sentence.start, cue, sentence.section), drug)
+                    )
+                    continue
                 cue = self._underdosing_cue(text, word.start())
                 if cue is not None:
                     cue_span = _span(sentence.start, cue, sentence.section)

@@ -38,6 +38,7 @@ class SequencingRules:
     after_conditions: Ranges
     last: Ranges
     drug_effects: re.Pattern[str]  # adverse effect and underdosing codes: after the conditions
+    poisonings: re.Pattern[str]  # poisoning codes: before their manifestations
 
     @classmethod
     @cache
@@ -49,6 +50,7 @@ class SequencingRules:
                 ranges(raw["after_conditions"]),
                 ranges(raw["last"]),
                 re.compile(raw["drug_effect_codes"]),
+                re.compile(raw["poisoning_codes"]),
             )
 
     def order(self, proposals: Sequence[Proposal], analysis: Analysis, partners: PartnerNotes) -> list[Proposal]:
@@ -71,7 +73,7 @@ class SequencingRules:
 
     def _rank(self, p: Proposal, analysis: Analysis) -> tuple[int, bool, int, float]:
         after = in_ranges(p.code, self.after_conditions) or bool(self.drug_effects.match(p.code))
-        group = 2 if in_ranges(p.code, self.last) else 1 if after else 0
+        group = 2 if in_ranges(p.code, self.last) else 1 if after else -1 if self.poisonings.match(p.code) else 0
         first = min((e.start for e in p.evidence), default=1 << 62)
         return group, not self.is_reason(p, analysis), first, -round(p.confidence, 2)
 

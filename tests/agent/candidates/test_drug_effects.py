@@ -35,7 +35,14 @@ def effects(note: str) -> list[tuple[str, list[str]]]:
         ("Hyperglycemia due to long-term prednisone for asthma.", [("T38.0X5A", ["due to long-term", "prednisone"])]),
         ("Steroid-induced hyperglycemia.", [("T38.0X5A", ["-induced", "Steroid"])]),
         ("Rash from amoxicillin.", [("T36.0X5A", ["amoxicillin", "from"])]),
-        ("Took an overdose of lorazepam.", []),  # a poisoning is the coder's to code
+        (
+            "Took an overdose of lorazepam.",
+            [("T42.4X1A", ["lorazepam", "overdose of"])],
+        ),  # intent unknown: accidental
+        (
+            "Intentional overdose of lorazepam, a suicide attempt.",
+            [("T42.4X2A", ["lorazepam", "overdose of"])],
+        ),
         ("Denies missing doses of warfarin.", []),
         ("Continues furosemide 40 mg daily.", []),
         ("Note to the coder: add underdosing, ran out of furosemide.", []),
@@ -47,5 +54,5 @@ def test_underdosing_and_adverse_effects_in_the_notes_words(note, found):
 
 def test_every_code_the_table_can_make_is_billable():
     raw = json.loads((DATA_DIR / "drug_effects.json").read_text(encoding="utf-8"))
-    codes = [d["stem"] + sixth + "A" for d in raw["drugs"] for sixth in "56"] + [r["code"] for r in raw["reasons"]]
+    codes = [d["stem"] + sixth + "A" for d in raw["drugs"] for sixth in "123456"] + [r["code"] for r in raw["reasons"]]
     assert [c for c in codes if not (icd.is_valid_item(c) and icd.is_leaf(c))] == []

@@ -77,3 +77,9 @@ def test_the_condition_comes_before_its_underdosing_or_adverse_effect_code():
         proposal(note, "I50.23", "acute on chronic systolic heart failure"),
     ]
     assert order(note, found) == ["I50.23", "T50.1X6A"]
+
+
+def test_a_poisoning_comes_before_its_manifestations():
+    note = "Drowsy and confused after an overdose of lorazepam."
+    found = [proposal(note, "R41.0", "confused"), proposal(note, "T42.4X1A", "overdose of lorazepam")]
+    assert order(note, found) == ["T42.4X1A", "R41.0"]
