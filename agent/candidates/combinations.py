@@ -135,14 +135,15 @@ class CombinationRules:
         return _on_lines(note, spans, self.unrelated)
 
 
+def _line(note: str, e: Evidence) -> tuple[int, int]:
+    """The note offsets of the line (or lines) that hold a span."""
+    end = note.find("\n", e.end)
+    return note.rfind("\n", 0, e.start) + 1, len(note) if end < 0 else end
+
+
 def _on_lines(note: str, spans: Sequence[Evidence], pattern: re.Pattern[str]) -> bool:
     """Whether `pattern` is found on a line of the note that holds one of the spans."""
-    for e in spans:
-        start = note.rfind("\n", 0, e.start) + 1
-        end = note.find("\n", e.end)
-        if pattern.search(note, start, len(note) if end < 0 else end):
-            return True
-    return False
+    return any(pattern.search(note, *_line(note, e)) for e in spans)
 
 
 def _outermost(spans: Sequence[Evidence]) -> tuple[Evidence, ...]:
@@ -175,9 +176,7 @@ def _said_with(note: str, base: Sequence[Evidence], words: re.Pattern[str]) -> l
     """The spans of `words` on the lines that name the base condition ("diabetes, poorly controlled")."""
     found = []
     for e in base:
-        start = note.rfind("\n", 0, e.start) + 1
-        end = note.find("\n", e.end)
-        for m in words.finditer(note, start, len(note) if end < 0 else end):
+        for m in words.finditer(note, *_line(note, e)):
             found.append(Evidence(m.start(), m.end(), m.group(), e.assertion, e.section, "rule"))
     return found
 

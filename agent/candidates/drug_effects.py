@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from agent import DATA_DIR
+from agent.candidates.drugs import names_drug
 from agent.reading.assertion import Assertion
 from agent.reading.segment import Analysis
 from agent.reading.statements import assertion_at
@@ -25,7 +26,6 @@ __all__ = ["DrugEffect", "DrugEffects"]
 
 DRUG_EFFECTS = DATA_DIR / "drug_effects.json"
 _WORD = re.compile(r"[A-Za-z]+")  # "steroid-induced": the drug, then the cue
-_MIN_SUFFIX_WORD = 7
 _NOT_THE_PATIENTS = frozenset(
     {Assertion.NEGATED.value, Assertion.HYPOTHETICAL.value, Assertion.FAMILY.value, Assertion.NON_CLINICAL.value}
 )
@@ -40,8 +40,7 @@ class DrugGroup:
     suffixes: tuple[str, ...]
 
     def names(self, word: str) -> bool:
-        word = word.lower()
-        return word in self.drugs or (len(word) >= _MIN_SUFFIX_WORD and word.endswith(self.suffixes))
+        return names_drug(word, self.drugs, self.suffixes)
 
 
 @dataclass(frozen=True)

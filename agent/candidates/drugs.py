@@ -18,7 +18,7 @@ from agent import DATA_DIR
 from agent.reading.segment import Analysis
 from index.data_files import rule_file
 
-__all__ = ["DrugClass", "DrugMention", "LongTermDrugs"]
+__all__ = ["DrugClass", "DrugMention", "LongTermDrugs", "names_drug"]
 
 LONG_TERM_DRUGS = DATA_DIR / "long_term_drugs.json"
 _WORD = re.compile(r"[A-Za-z][A-Za-z-]*")
@@ -34,8 +34,14 @@ class DrugClass:
     strict: bool = False  # often a short course: needs an explicit long-term cue
 
     def names(self, word: str) -> bool:
-        word = word.lower()
-        return word in self.drugs or (len(word) >= _MIN_SUFFIX_WORD and word.endswith(self.suffixes))
+        return names_drug(word, self.drugs, self.suffixes)
+
+
+def names_drug(word: str, drugs: frozenset[str], suffixes: tuple[str, ...]) -> bool:
+    """Whether a word names one of `drugs` (lower case), or ends in one of the class's suffixes
+    and is long enough for the suffix to mean it ("empagliflozin", not "zin")."""
+    word = word.lower()
+    return word in drugs or (len(word) >= _MIN_SUFFIX_WORD and word.endswith(suffixes))
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,15 @@ def _said_more_fully(term: Term, same_category: set[Term]) -> bool:
     return any(other.code != term.code and term.essential < other.essential for other in same_category)
 
 
+def _lexical_words(found: dict[str, _Found]) -> dict[str, list[Evidence]]:
+    """Each code the note's words named (lexical), with those words: what the coder's rules read."""
+    return {
+        code: [e for e in item.evidence.values() if e.source == "lexical"]
+        for code, item in found.items()
+        if "lexical" in item.sources
+    }
+
+
 @dataclass(frozen=True)
 class Located:
     candidates: tuple[Candidate, ...]
@@ -117,8 +126,9 @@ class Locator:
 
         self._lexical(analysis, statements, slot)
         self._long_term_drugs(analysis, slot)
-        self._combinations(note, found, slot)
-        self._statuses(analysis, found, slot)
+        named = _lexical_words(found)
+        self._combinations(note, named, found, slot)
+        self._statuses(analysis, named, found, slot)
         self._drug_effects(analysis, slot)
         self._integral(analysis, found)
         embeddings = self._dense(statements, slot, embeddings)
@@ -213,13 +223,8 @@ class Locator:
             item.features["rule_matches"] += 1.0
             item.features["rule_drug"] = 1.0
 
-    def _combinations(self, note: str, found: dict[str, _Found], slot) -> None:  # type: ignore[no-untyped-def]
+    def _combinations(self, note: str, named: dict[str, list[Evidence]], found: dict[str, _Found], slot) -> None:  # type: ignore[no-untyped-def]
         """Combination codes ("with", I.A.15) for conditions the note names apart."""
-        named = {
-            code: [e for e in item.evidence.values() if e.source == "lexical"]
-            for code, item in found.items()
-            if "lexical" in item.sources
-        }
         for combination in self.combinations.combine(named, note):
             item = slot(combination.code)
             for e in combination.evidence:
@@ -230,14 +235,9 @@ class Locator:
             for code in combination.replaces:
                 found[code].features["sequela_coded"] = 1.0  # the past condition's deficits carry it
 
-    def _statuses(self, analysis: Analysis, found: dict[str, _Found], slot) -> None:  # type: ignore[no-untyped-def]
+    def _statuses(self, analysis: Analysis, named: dict[str, list[Evidence]], found: dict[str, _Found], slot) -> None:  # type: ignore[no-untyped-def]
         """Status and history codes (I.C.21.c.3-4, I.C.2.d): stated in the note's words, or the
         family or personal history of a condition it names; a past cancer's own code is history."""
-        named = {
-            code: [e for e in item.evidence.values() if e.source == "lexical"]
-            for code, item in list(found.items())
-            if "lexical" in item.sources
-        }
         present = [code for code, spans in named.items() if any(e.assertion == PRESENT for e in spans)]
         findings = [
             *self.status.stated(analysis),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from agent import DATA_DIR
+from agent.code_ranges import in_ranges
 from agent.records import Proposal
 from index.data_files import rule_file
 
@@ -26,7 +27,7 @@ class ResidualRule:
     zero_shot_only: bool = False  # a convention a learned profile may find its corpus's coders do not follow
 
     def specifies(self, code: str) -> bool:
-        return not code.startswith(self.residual) and any(lo <= code[:3] <= hi for lo, hi in self.specified_by)
+        return not code.startswith(self.residual) and in_ranges(code, self.specified_by)
 
 
 @dataclass(frozen=True)

@@ -163,9 +163,7 @@ def _rule_verdict(cand: Candidate, setting: Setting) -> tuple[float, str]:
     """A code one of the coder's rules calls for (a long-term drug's Z79 status, a combination
     code): coded when a statement the conventions code carries its words."""
     conventions = Conventions.default()
-    coded = conventions.coded[setting]
-    if cand.features.get("rule_family"):
-        coded = coded | {Assertion.FAMILY.value}  # a family-history code is coded from a relative's condition
+    coded = _with_family(cand, conventions.coded[setting])
     shown = [e for e in cand.evidence if e.source == "rule" and e.assertion in coded]
     if not shown:
         first = next((e for e in cand.evidence if e.source == "rule"), None)
@@ -191,6 +189,11 @@ def _supporting(cand: Candidate, coded: frozenset[str] | None) -> tuple[Evidence
     conventions say which (a learned profile decides that for itself)."""
     named = [e for e in cand.evidence if e.source in ("lexical", "memory", "rule")]
     chosen = named or [e for e in cand.evidence if e.source == "dense"]
-    if coded is not None and cand.features.get("rule_family"):
-        coded = coded | {Assertion.FAMILY.value}  # a family-history code rests on a relative's condition
+    if coded is not None:
+        coded = _with_family(cand, coded)
     return tuple(e for e in chosen if coded is None or e.assertion in coded)
+
+
+def _with_family(cand: Candidate, coded: frozenset[str]) -> frozenset[str]:
+    """The assertions coded for this candidate: a family-history code rests on a relative's condition."""
+    return coded | {Assertion.FAMILY.value} if cand.features.get("rule_family") else coded
