@@ -48,6 +48,17 @@ class Coder:
     ) -> CodingResult:
         """Code one note: the suggestions with their evidence, the rejected candidates and the
         guideline findings. `on_progress` hears each step's line as the step finishes."""
+        return result_of(self.run(note, options, on_progress, note_id))
+
+    def run(
+        self,
+        note: str,
+        options: CodingOptions | None = None,
+        on_progress: Callable[[str], None] | None = None,
+        note_id: str = "note",
+    ) -> CodingState:
+        """Code one note and give back the graph's final state: every candidate located and
+        every rejection with the step that made it (what an error report reads)."""
         inputs: CodingInput = {"note_id": note_id, "note": note, "options": options or CodingOptions()}
         final: CodingState = {**inputs}
         reported = 0
@@ -58,7 +69,7 @@ class Coder:
                 for line in lines[reported:]:
                     on_progress(line)
             reported = len(lines)
-        return result_of(final)
+        return final
 
     def load_profile(self, name: str) -> Profile | None:
         """The learned profile `name`, loaded now (so that timing a run leaves loading out)."""

@@ -96,7 +96,7 @@ class Nodes:
         outcome = reasoner.run(context)
         proposals = list(outcome.proposals)
         titles = self.deps.store.codes([code for code, _ in outcome.rejections])
-        rejected = [Rejected(code, _title(titles, code), reason) for code, reason in outcome.rejections]
+        rejected = [Rejected(code, _title(titles, code), reason, stage="assign") for code, reason in outcome.rejections]
         used = reasoner.name if outcome.fallback_reason is None else f"{reasoner.name} (fell back to offline)"
         return {
             "proposals": proposals,
@@ -132,7 +132,7 @@ class Nodes:
         rejected = list(state.get("rejected", []))
         for p in state["proposals"]:
             if self.deps.store.find(p.code) is None:
-                rejected.append(Rejected(p.code, "", "not a code in this code system"))
+                rejected.append(Rejected(p.code, "", "not a code in this code system", stage="verify"))
                 continue
             kept.append(p)
         findings = check_all([p.code for p in kept], self.deps.store, state["options"].setting, state["note"])

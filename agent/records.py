@@ -115,6 +115,7 @@ class Rejected:
     title: str
     reason: str
     evidence: tuple[Evidence, ...] = ()
+    stage: str = ""  # the step that rejected it: assign (the reasoner), gate, merge, verify, reconcile
 
     def to_json(self) -> dict[str, Any]:
         return {"code": self.code, "title": self.title, "reason": self.reason}

@@ -201,6 +201,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
     from agent.learning.corpus import load_split
+    from agent.learning.errors import Trace, misses, report
     from agent.learning.metrics import evaluate
 
     profile = _profile_name(args, settings)
@@ -211,26 +212,47 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     gold: dict[str, set[str]] = {}
     predicted: dict[str, set[str]] = {}
     latencies: list[float] = []
+    located = reached = candidates = 0
+    lost = []
     for i, note in enumerate(notes, start=1):
         started = time.perf_counter()
-        result = coder.code(note.text, CodingOptions(args.setting, "offline", profile), note_id=note.id)
+        state = coder.run(note.text, CodingOptions(args.setting, "offline", profile), note_id=note.id)
         latencies.append((time.perf_counter() - started) * 1000)
+        trace = Trace.of(state)
         gold[note.id] = set(note.codes)
-        predicted[note.id] = {s.code for s in result.codes}
+        predicted[note.id] = {s.code for s in trace.codes}
+        candidates += len(trace.candidates)
+        reached += len(note.codes & trace.finals())
+        located += len(note.codes)
+        if args.report is not None:
+            lost.extend(misses(trace, note.codes, coder.deps.store))
         if not args.json and i % 50 == 0:
             _say(f"coded {i}/{len(notes)} notes")
-    report = evaluate(gold, predicted, latencies)
-    report.update({"split": args.split, "profile": profile or None, "setting": args.setting})
+    result = evaluate(gold, predicted, latencies)
+    result.update({"split": args.split, "profile": profile or None, "setting": args.setting})
+    result["candidate_recall"] = round(reached / located, 4) if located else 0.0
+    result["candidates_per_note"] = round(candidates / len(notes), 1) if notes else 0.0
+    if args.report is not None:
+        written = report(lost, located)
+        args.report.write_text(json.dumps(written, indent=1), encoding="utf-8")
+        result["lost_by_stage"] = written["summary"]["by_stage"]
     if args.json:
-        print(json.dumps(report))
+        print(json.dumps(result))
         return 0
-    print(f"{args.split}: {report['notes']} notes, profile {profile or '(none: zero-shot)'}, {args.setting}")
+    print(f"{args.split}: {result['notes']} notes, profile {profile or '(none: zero-shot)'}, {args.setting}")
     for level in ("full", "category"):
-        r = report[level]
+        r = result[level]
         print(f"  {level:<9} P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}")
-    print(f"  macro-F1  {report['macro_f1']:.3f} (full), {report['macro_f1_category']:.3f} (category)")
-    lat = report["latency_ms"]
+    print(f"  macro-F1  {result['macro_f1']:.3f} (full), {result['macro_f1_category']:.3f} (category)")
+    print(
+        f"  candidates reach {result['candidate_recall']:.1%} of the gold codes, "
+        f"{result['candidates_per_note']} candidates per note"
+    )
+    lat = result["latency_ms"]
     print(f"  latency   p50 {lat['p50']} ms, p95 {lat['p95']} ms per note")
+    if args.report is not None:
+        shares = ", ".join(f"{k} {v}" for k, v in result["lost_by_stage"].items())
+        print(f"  missed gold codes by the step that lost them: {shares} (written to {args.report})")
     return 0
 
 
@@ -303,6 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int)
     evaluate.add_argument("--setting", choices=SETTINGS, default="inpatient")
     evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument(
+        "--report", type=Path, help="write each missed gold code, the step that lost it and the note's words (JSON)"
+    )
     evaluate.set_defaults(func=cmd_eval)
 
     learn = sub.add_parser("learn", help="learn a profile for the offline reasoner from coded notes")
@@ -318,6 +343,8 @@ def run(argv: Sequence[str] | None = None, settings_factory: Callable[[], Settin
     args = build_parser().parse_args(argv)
     # Model weights come from installed packages; never let a library reach for a hub.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # Two cores and OpenMP's default spin-wait: a busy machine slows the encoder several times over.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     try:

@@ -48,7 +48,9 @@ def merge_with_model(proposals: Sequence[Proposal], model_codes: Sequence[str], 
             "rejected by the checks; the offline codes stand alone"
         )
         titles = store.codes([p.code for p in model])
-        rejected = [Rejected(p.code, titles[p.code].title if p.code in titles else "", why, p.evidence) for p in model]
+        rejected = [
+            Rejected(p.code, titles[p.code].title if p.code in titles else "", why, p.evidence, "merge") for p in model
+        ]
         return Merged(_unique(offline), rejected, why)
     records = store.codes([p.code for p in proposals])
     kept = _unique([*model, *offline])
@@ -72,7 +74,7 @@ def merge_with_model(proposals: Sequence[Proposal], model_codes: Sequence[str], 
                     f"{b.code} has the stronger support"
                 )
     rejected = [
-        Rejected(p.code, records[p.code].title if p.code in records else "", dropped[p.code], p.evidence)
+        Rejected(p.code, records[p.code].title if p.code in records else "", dropped[p.code], p.evidence, "merge")
         for p in kept
         if p.code in dropped
     ]

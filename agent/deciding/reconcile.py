@@ -41,7 +41,7 @@ def reconcile(
     records = store.codes([p.code for p in keep] + [code for code, _ in dropped + excluded])
     rejected = list(rejected)
     for code, why in dropped + excluded:
-        rejected.append(Rejected(code, records[code].title if code in records else "", why))
+        rejected.append(Rejected(code, records[code].title if code in records else "", why, stage="reconcile"))
     ordered = _principal_first(SequencingRules.default().order(keep, analysis, partner_notes(store)), store, setting)
     suggestions = [
         Suggestion(

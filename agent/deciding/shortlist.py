@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -137,6 +137,6 @@ def shortlist(
     for r in rejected:
         if code_key(r.code) in kept or impossible(r.code, patient, rules, mce) is not None:
             continue
-        kept[code_key(r.code)] = r if r.reason else Rejected(r.code, r.title, _NO_REASON, r.evidence)
+        kept[code_key(r.code)] = r if r.reason else replace(r, reason=_NO_REASON)
     ranked = sorted(kept.values(), key=lambda r: -_closeness(r, located))  # stable: ties keep their order
     return ranked[: rules.limit if limit is None else limit]

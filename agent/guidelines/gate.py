@@ -112,7 +112,9 @@ def gate(
         if passing:
             kept.append(replace(p, evidence=tuple(passing)))
         else:
-            refused.append(Rejected(p.code, "", first_refusal or "no words of the note support it", p.evidence))
+            refused.append(
+                Rejected(p.code, "", first_refusal or "no words of the note support it", p.evidence, stage="gate")
+            )
     return kept, refused
 
 

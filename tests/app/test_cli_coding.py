@@ -173,6 +173,21 @@ def test_learn_then_eval_with_and_without_the_profile(capsys, mini_data_dir, cor
     assert with_profile["full"]["recall"] >= zero_shot["full"]["recall"]
 
 
+def test_eval_report_names_the_step_that_lost_each_missed_code(capsys, mini_data_dir, corpus, tmp_path):
+    written = tmp_path / "report.json"
+    code, out, _ = coda(
+        capsys, mini_data_dir, "eval", "--data", str(corpus), "--split", "dev", "--report", str(written), "--json"
+    )
+    result = json.loads(out)
+    report = json.loads(written.read_text(encoding="utf-8"))
+    assert code == 0 and result["full"]["fn"] == report["summary"]["missed"] == 1
+    (miss,) = report["misses"]
+    # I10 is located and walked to, then set aside for the combination code I12.9 (I.C.9.a.2).
+    assert miss["code"] == "I10" and miss["stage"] in ("reasoner", "rule") and miss["detail"]
+    assert result["lost_by_stage"][miss["stage"]] == 1
+    assert result["candidate_recall"] == 1.0 and result["candidates_per_note"] > 0
+
+
 def test_eval_on_a_missing_corpus_is_one_message(capsys, mini_data_dir, tmp_path):
     code, _, err = coda(capsys, mini_data_dir, "eval", "--data", str(tmp_path), "--split", "dev")
     assert code == EXIT_ERROR and err.startswith("error: ") and "Traceback" not in err
