@@ -7,11 +7,13 @@ model (which would try to download one).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import chromadb
+import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 
 from index.embeddings import Embedder
@@ -98,6 +100,13 @@ class VectorIndex:
             )
         except Exception as exc:  # chroma raises its own NotFound types across versions
             raise IndexNotBuilt(f"the vector index at {path} has no '{COLLECTION}' collection") from exc
+
+    def vectors_of(self, codes: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vector of each code that has one (a code outside the index has none)."""
+        if not codes:
+            return {}
+        got = self._collection.get(ids=list(codes), include=["embeddings"])
+        return {code: np.asarray(v, dtype=np.float32) for code, v in zip(got["ids"], got["embeddings"], strict=True)}
 
     def query(self, text: str, limit: int = 20, where: dict[str, Any] | None = None) -> list[DenseHit]:
         return self.query_vectors(self.embedder.encode([text]), limit, where)[0]

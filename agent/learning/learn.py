@@ -21,7 +21,15 @@ from agent.candidates.locate import STATEMENT_BATCH, Locator
 from agent.deciding.walk import HierarchyWalker, PatientCues
 from agent.learning.corpus import CodedNote
 from agent.learning.forest import Forest
-from agent.learning.profile import Memory, Neighbours, Profile, category, clause_ngrams, statement_tokens
+from agent.learning.profile import (
+    Memory,
+    Neighbours,
+    Profile,
+    category,
+    clause_ngrams,
+    cooccurrence,
+    statement_tokens,
+)
 from agent.reading.segment import Analysis
 from agent.reading.statements import analyze_note
 from agent.reasoners.base import CodingContext
@@ -76,6 +84,7 @@ class Learner:
             "positives": int(data.y.sum()),
             "gold_codes": sum(len(g) for g in data.gold),
             "candidate_recall": _candidate_recall(data),
+            "candidates_per_note": round(len(data.y) / len(notes), 1),
             "cv": cv_scores,
         }
         self.say(f"threshold {threshold:.2f}; cross-validated on train: {cv_scores}")
@@ -145,6 +154,7 @@ class Learner:
         vectors = vectors.reshape(len(with_vectors), DIMENSIONS)
         profile = Profile(name, memory, priors, Neighbours(vectors, [p.note.codes for p in with_vectors]))
         profile.form_map = self._form_map(profile, train)
+        profile.cooccur = cooccurrence([p.note.codes for p in train])
         return profile
 
     def _form_map(self, profile: Profile, train: Sequence[_Prepared]) -> dict[str, str]:
@@ -172,12 +182,10 @@ class Learner:
         context = CodingContext(
             p.note.id, p.note.text, p.analysis, p.statements, located.candidates, "inpatient", p.note_vector
         )
-        votes = profile.note_votes(context)
-        out = []
-        for cand in located.candidates:
-            final = profile.final_code(self._walk(cand.code, p, cand.evidence[0].start))
-            out.append((profile.features(cand, final, votes, zero_shot(cand, context.setting)[0]), final))
-        return out
+        finals = [profile.final_code(self._walk(c.code, p, c.evidence[0].start)) for c in located.candidates]
+        verdicts = [zero_shot(c, context.setting)[0] for c in located.candidates]
+        rows = profile.rows(located.candidates, finals, profile.note_votes(context), verdicts)
+        return list(zip(rows, finals, strict=True))
 
     def _walk(self, code: str, p: _Prepared, offset: int) -> str:
         index = p.analysis.sentence_at(offset)

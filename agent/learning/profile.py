@@ -29,7 +29,7 @@ from agent.reasoners.base import CodingContext
 from agent.records import Candidate, Evidence, Statement
 from index.errors import DataError
 
-FORMAT = "coda-profile/2"  # JSON and number arrays; format 1 pickled the reranker
+FORMAT = "coda-profile/3"  # JSON and number arrays; format 1 pickled the reranker, 2 had no co-occurrence
 PROFILE_FILE = "profile.json"
 MODEL_FILE = "reranker.npz"
 VECTORS_FILE = "neighbours.npz"
@@ -37,6 +37,8 @@ PICKLED_MODEL = "reranker.pkl"  # format 1's reranker: recognised, never opened
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
 MAX_NGRAM = 4
 NEIGHBOURS = 10
+MIN_PAIR = 2  # notes a pair of codes must share to count as co-occurring
+MIN_GIVEN = 3  # notes a code must be in for what co-occurs with it to count
 
 
 def category(code: str) -> str:
@@ -68,6 +70,20 @@ class Memory:
             if rows:
                 table[g] = sorted(rows, key=lambda r: (-r[1], r[0]))[:3]
         return cls(table)
+
+
+def cooccurrence(code_sets: Sequence[frozenset[str]]) -> dict[str, dict[str, float]]:
+    """code -> {other code: share of the notes with `code` that also have `other`}."""
+    single: Counter[str] = Counter()
+    pairs: Counter[tuple[str, str]] = Counter()
+    for codes in code_sets:
+        single.update(codes)
+        pairs.update((a, b) for a in codes for b in codes if a != b)
+    table: dict[str, dict[str, float]] = defaultdict(dict)
+    for (a, b), n in pairs.items():
+        if n >= MIN_PAIR and single[a] >= MIN_GIVEN:
+            table[a][b] = round(n / single[a], 4)
+    return dict(table)
 
 
 def clause_ngrams(tokens: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
@@ -111,10 +127,12 @@ class Profile:
     priors: dict[str, float]  # share of notes with the code
     neighbours: Neighbours
     form_map: dict[str, str] = field(default_factory=dict)
+    cooccur: dict[str, dict[str, float]] = field(default_factory=dict)  # see `cooccurrence`
     reranker: Forest | None = None
     feature_names: list[str] = field(default_factory=list)
     threshold: float = 0.5
     report: dict[str, Any] = field(default_factory=dict)
+    _by_category: dict[str, list[str]] | None = field(default=None, init=False, repr=False, compare=False)
 
     # -- the locate step's part ---------------------------------------------------------
 
@@ -138,6 +156,16 @@ class Profile:
 
     # -- the reasoner's part ------------------------------------------------------------
 
+    def category_codes(self, cat: str, limit: int) -> list[str]:
+        """The codes this corpus codes most often in a 3-character category, most frequent first."""
+        if self._by_category is None:
+            by_category: dict[str, list[tuple[float, str]]] = defaultdict(list)
+            for code, share in self.priors.items():
+                if not code.startswith("cat:"):
+                    by_category[category(code)].append((-share, code))
+            self._by_category = {k: [c for _, c in sorted(v)] for k, v in by_category.items()}
+        return self._by_category.get(cat, [])[:limit]
+
     def final_code(self, code: str) -> str:
         return self.form_map.get(code, code)
 
@@ -153,6 +181,26 @@ class Profile:
         f["seen"] = float(final in self.priors)
         f["walked"] = float(final != cand.code)
         return f
+
+    def rows(
+        self, candidates: Sequence[Candidate], finals: Sequence[str], votes: dict[str, float], verdicts: Sequence[float]
+    ) -> list[dict[str, float]]:
+        """The features of each of a note's candidates, with what the others say of it: how
+        many of them fall in its category, whether the note names its category, and how often
+        this corpus codes it beside the codes the note names."""
+        rows = [self.features(c, f, votes, v) for c, f, v in zip(candidates, finals, verdicts, strict=True)]
+        named = {
+            f
+            for c, f in zip(candidates, finals, strict=True)
+            if c.features.get("lex_matches") and c.features.get("assert_present", 0.0) > 0
+        }
+        in_category = Counter(category(f) for f in set(finals))
+        named_categories = {category(f) for f in named}
+        for row, final in zip(rows, finals, strict=True):
+            row["cat_candidates"] = float(in_category[category(final)])
+            row["cat_named"] = float(category(final) in named_categories)
+            row["cooccur"] = max((self.cooccur.get(g, {}).get(final, 0.0) for g in named if g != final), default=0.0)
+        return rows
 
     def vector(self, f: dict[str, float]) -> list[float]:
         return [f.get(name, 0.0) for name in self.feature_names]
@@ -182,6 +230,7 @@ class Profile:
             "feature_names": self.feature_names,
             "priors": self.priors,
             "form_map": self.form_map,
+            "cooccur": self.cooccur,
             "memory": self.memory.table,
             "report": self.report,
             "reranker": self.reranker is not None,
@@ -257,6 +306,7 @@ def _read(folder: Path) -> Profile:
             vectors.astype(np.float32), [frozenset(c.split("|")) if c else frozenset() for c in codes.tolist()]
         ),
         form_map=meta["form_map"],
+        cooccur={k: {c: float(p) for c, p in v.items()} for k, v in meta["cooccur"].items()},
         reranker=reranker,
         feature_names=meta["feature_names"],
         threshold=float(meta["threshold"]),
@@ -285,6 +335,10 @@ def _check_meta(meta: dict[str, Any]) -> None:
         "feature_names": lambda v: isinstance(v, list) and all(isinstance(n, str) for n in v),
         "priors": lambda v: isinstance(v, dict) and all(isinstance(p, number) for p in v.values()),
         "form_map": lambda v: isinstance(v, dict) and all(isinstance(c, str) for c in v.values()),
+        "cooccur": lambda v: (
+            isinstance(v, dict)
+            and all(isinstance(row, dict) and all(isinstance(p, number) for p in row.values()) for row in v.values())
+        ),
         "memory": lambda v: (
             isinstance(v, dict)
             and all(isinstance(rows, list) and all(_memory_row(r) for r in rows) for rows in v.values())

@@ -55,11 +55,8 @@ class OfflineReasoner:
         walks = [self.walker.walk(c.code, _sentence(context, c), patient) for c in context.candidates]
         finals = [profile.final_code(w.code) if profile else w.code for w in walks]
         if profile is not None:
-            votes = profile.note_votes(context)
-            rows = [
-                profile.features(c, f, votes, zero_shot(c, context.setting)[0])
-                for c, f in zip(context.candidates, finals, strict=True)
-            ]
+            verdicts = [zero_shot(c, context.setting)[0] for c in context.candidates]
+            rows = profile.rows(context.candidates, finals, profile.note_votes(context), verdicts)
             probabilities = profile.score_rows(rows)
             decisions = [
                 (
@@ -185,10 +182,11 @@ def _sentence(context: CodingContext, cand: Candidate) -> str:
 
 def _supporting(cand: Candidate, coded: frozenset[str] | None) -> tuple[Evidence, ...]:
     """The spans that support a code: the words that named it (a term or a learned phrase),
-    else the statements that mean it; only statements with a coded assertion, when the
+    else the statements that mean it (a dense neighbour's, or the one most like a code of
+    similar coded notes); only statements with a coded assertion, when the
     conventions say which (a learned profile decides that for itself)."""
-    named = [e for e in cand.evidence if e.source in ("lexical", "memory", "rule")]
-    chosen = named or [e for e in cand.evidence if e.source == "dense"]
+    named = [e for e in cand.evidence if e.source in ("lexical", "memory", "rule", "corpus")]
+    chosen = named or [e for e in cand.evidence if e.source in ("dense", "neighbours")]
     if coded is not None:
         coded = _with_family(cand, coded)
     return tuple(e for e in chosen if coded is None or e.assertion in coded)

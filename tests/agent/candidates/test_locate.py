@@ -90,3 +90,15 @@ def test_a_terms_words_must_lie_close_together(locator):
     assert "K46.9" in named(locator, "Abdominal wall hernia.")
     far = "Abdominal CT was done in the emergency room and later showed a small hernia."
     assert "K46.9" not in named(locator, far)
+
+
+def test_a_statements_nearest_code_is_a_candidate_and_further_ones_only_when_close(mini_coder):
+    from agent.candidates.locate import DENSE_MIN_SIMILARITY
+
+    note = "Fracture of the right femoral neck after a fall. Type 2 diabetes mellitus. Lives alone with a cat."
+    analysis, statements = analyze_note(note)
+    located = mini_coder.deps.locator.locate(note, analysis, statements)
+    dense = [c for c in located.candidates if "dense" in c.sources]
+    assert any(c.features["dense_best_rank"] == 0 for c in dense)
+    for c in dense:
+        assert c.features["dense_best_rank"] == 0 or c.features["dense_sim"] >= DENSE_MIN_SIMILARITY

@@ -37,6 +37,7 @@ def test_save_then_load_gives_the_same_profile_and_scores(saved, learned):
     assert sorted(p.name for p in saved.iterdir()) == [VECTORS_FILE, PROFILE_FILE, MODEL_FILE]
     before, after = learned.profile, Profile.load(saved)
     assert after.memory == before.memory and after.priors == before.priors and after.form_map == before.form_map
+    assert after.cooccur == before.cooccur and after.cooccur["I10"]["E11.22"] == 0.25  # 2 of the 8 notes with I10
     assert (after.name, after.threshold, after.feature_names) == (before.name, before.threshold, before.feature_names)
     assert after.report == json.loads(json.dumps(before.report))
     assert np.array_equal(after.neighbours.vectors, before.neighbours.vectors)
