@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from agent.coder import Coder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Two cores and OpenMP's default spin-wait: a busy machine slows the encoder several times over.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 CSS = Path(__file__).parent / "static" / "workbench" / "workbench.css"

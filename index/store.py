@@ -52,6 +52,7 @@ CREATE VIRTUAL TABLE terms USING fts5(
 """
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
+_UNASKED = object()  # a code `find` has not been asked for yet (None is a cached answer)
 
 
 @dataclass(frozen=True)
@@ -174,13 +175,31 @@ class CodeStore:
         self._conn.row_factory = sqlite3.Row
         meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
         self.info = SystemInfo(meta["system"], meta["release"], meta["title"], meta.get("source", ""))
+        # The store is read-only and its records are frozen, so each lookup is kept once asked:
+        # coding one note asks for the same few hundred codes, and their chains, many times. The
+        # caches hold only what was asked (at most the book); a fill is idempotent, so threads
+        # sharing the store at worst compute one answer twice. Lists go out as fresh copies.
+        self._found: dict[str, Code | None] = {}  # what `find` gives
+        self._unstored: set[str] = set()  # asked of `codes`, and no code is written so
+        self._ancestors: dict[str, tuple[Code, ...]] = {}
+        self._inherited: dict[str, tuple[InheritedNote, ...]] = {}
+        self._seventh: dict[str, tuple[tuple[SeventhChar, ...], str | None]] = {}
 
     def close(self) -> None:
         self._conn.close()
+        for cache in (self._found, self._unstored, self._ancestors, self._inherited, self._seventh):
+            cache.clear()
 
     # -- records ---------------------------------------------------------------------
 
     def find(self, code: str) -> Code | None:
+        """The record of `code`, written exactly or with other dots or case; None for no code."""
+        found = self._found.get(code, _UNASKED)
+        if found is _UNASKED:
+            found = self._found[code] = self._find(code)
+        return found
+
+    def _find(self, code: str) -> Code | None:
         row = self._conn.execute("SELECT * FROM codes WHERE code = ?", (code,)).fetchone()
         if row is None:
             row = self._conn.execute(
@@ -195,13 +214,23 @@ class CodeStore:
         return found
 
     def codes(self, codes: Iterable[str]) -> dict[str, Code]:
+        """The records of the codes written exactly as stored (no other dots or case), in the
+        order the query has always given them: each run of 500 asked codes in code order."""
         wanted = list(dict.fromkeys(codes))
-        found: dict[str, Code] = {}
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i : i + 500]
+        known, unstored = self._found, self._unstored
+        missing = [c for c in wanted if c not in known and c not in unstored]
+        for i in range(0, len(missing), 500):
+            chunk = missing[i : i + 500]
             marks = ",".join("?" * len(chunk))
             for row in self._conn.execute(f"SELECT * FROM codes WHERE code IN ({marks})", chunk):
-                found[row["code"]] = _code(row)
+                known[row["code"]] = _code(row)  # what `find` gives for a code written exactly
+            unstored.update(c for c in chunk if c not in known)
+        found: dict[str, Code] = {}
+        for i in range(0, len(wanted), 500):
+            for code in sorted(wanted[i : i + 500]):
+                record = known.get(code)
+                if record is not None and record.code == code:
+                    found[code] = record
         return found
 
     def billable_codes(self) -> frozenset[str]:
@@ -209,25 +238,43 @@ class CodeStore:
 
     def ancestors(self, code: str) -> list[Code]:
         """Parent first, chapter last."""
+        chain = self._ancestors.get(code)
+        if chain is None:
+            chain = self._ancestors[code] = self._chain(code)
+        return list(chain)
+
+    def _chain(self, code: str) -> tuple[Code, ...]:
         chain: list[Code] = []
         current = self.get(code)
         while current.parent is not None:
             current = self.get(current.parent)
             chain.append(current)
-        return chain
+        return tuple(chain)
 
     def inherited_notes(self, code: str) -> list[InheritedNote]:
         """The notes that apply at `code`: its own, then each ancestor's, nearest first."""
+        notes = self._inherited.get(code)
+        if notes is None:
+            notes = self._inherited[code] = self._notes(code)
+        return list(notes)
+
+    def _notes(self, code: str) -> tuple[InheritedNote, ...]:
         own = self.get(code)
         notes = [InheritedNote(n.kind, n.text, own.code) for n in own.notes]
         for ancestor in self.ancestors(code):
             notes.extend(
                 InheritedNote(n.kind, n.text, ancestor.code) for n in ancestor.notes if n.kind in INHERITED_NOTE_KINDS
             )
-        return notes
+        return tuple(notes)
 
     def seventh_characters(self, code: str) -> tuple[tuple[SeventhChar, ...], str | None]:
         """The 7th characters defined for `code` (nearest definition wins) and where defined."""
+        found = self._seventh.get(code)
+        if found is None:
+            found = self._seventh[code] = self._seventh_of(code)
+        return found
+
+    def _seventh_of(self, code: str) -> tuple[tuple[SeventhChar, ...], str | None]:
         for c in [self.get(code), *self.ancestors(code)]:
             if c.seventh:
                 return c.seventh, c.code

@@ -19,6 +19,16 @@ from index.data_files import rule_file
 from index.model import code_key
 
 MCE_FILE = DATA_DIR / "mce_edits.json"
+# Answers kept per table, each a pure function of the code (the tables never change); past this
+# many codes (the book has about 100,000, a note asks of a few hundred) a table starts afresh.
+MEMO_LIMIT = 50_000
+_UNASKED = object()
+
+
+def _remember(memo: dict[str, object], code: str, answer: object) -> None:
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo[code] = answer
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,7 @@ class CodePrefixes:
 
     prefixes: frozenset[str] = frozenset()
     exact: frozenset[str] = frozenset()
+    _memo: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     @classmethod
     def of(cls, written: Iterable[str]) -> CodePrefixes:
@@ -38,8 +49,12 @@ class CodePrefixes:
     def __contains__(self, code: object) -> bool:
         if not isinstance(code, str):
             return False
-        key = code_key(code)
-        return key in self.exact or any(key[:n] in self.prefixes for n in range(1, len(key) + 1))
+        known = self._memo.get(code, _UNASKED)
+        if known is _UNASKED:
+            key = code_key(code)
+            known = key in self.exact or any(key[:n] in self.prefixes for n in range(1, len(key) + 1))
+            _remember(self._memo, code, known)
+        return known  # type: ignore[return-value]
 
     def __bool__(self) -> bool:
         return bool(self.prefixes or self.exact)
@@ -67,6 +82,8 @@ class MceEdits:
     ages: tuple[AgeGroup, ...]
     sex: Mapping[str, CodePrefixes] = field(hash=False)
     source: str
+    _ages_of: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+    _sexes_of: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     @classmethod
     def from_json(cls, path: str | Path) -> MceEdits:
@@ -90,8 +107,16 @@ class MceEdits:
 
     def age_group(self, code: str) -> AgeGroup | None:
         """The age group `code` is limited to, if any."""
-        return next((g for g in self.ages if code in g.codes), None)
+        group = self._ages_of.get(code, _UNASKED) if isinstance(code, str) else None
+        if group is _UNASKED:
+            group = next((g for g in self.ages if code in g.codes), None)
+            _remember(self._ages_of, code, group)
+        return group  # type: ignore[return-value]
 
     def sex_of(self, code: str) -> str | None:
         """ "female" or "male" for a code of one sex only; None otherwise."""
-        return next((sex for sex, codes in self.sex.items() if code in codes), None)
+        sex = self._sexes_of.get(code, _UNASKED) if isinstance(code, str) else None
+        if sex is _UNASKED:
+            sex = next((name for name, codes in self.sex.items() if code in codes), None)
+            _remember(self._sexes_of, code, sex)
+        return sex  # type: ignore[return-value]

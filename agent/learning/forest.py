@@ -10,7 +10,7 @@ refused at load instead of failing, or looping, while a note is coded.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -47,6 +47,16 @@ class Forest:
     right: np.ndarray
     leaf: np.ndarray  # (nodes,) True at leaves
     value: np.ndarray  # (nodes,) a leaf's contribution to the raw score (learning rate applied)
+    # How `predict_proba` walks, made once from the nodes above (see `_plan`).
+    _steps: tuple[int, ...] = field(init=False, repr=False)
+    _order: np.ndarray = field(init=False, repr=False)
+    _unorder: np.ndarray = field(init=False, repr=False)
+    _test: np.ndarray = field(init=False, repr=False)
+    _next: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._check()
+        self._plan()
 
     @classmethod
     def from_sklearn(cls, model: Any) -> Forest:
@@ -107,8 +117,7 @@ class Forest:
             right=nodes["right"].astype(np.int64),
             leaf=nodes["leaf"].astype(bool),
             value=nodes["value"].astype(np.float64),
-        )
-        forest._check()
+        )  # checked as it is made: see `__post_init__`
         return forest
 
     def _check(self) -> None:
@@ -126,6 +135,35 @@ class Forest:
         if np.isnan(self.threshold[inner]).any() or not np.isfinite(self.value[self.leaf]).all():
             raise ValueError("the reranker holds a threshold or leaf value that is not a number")
 
+    def _plan(self) -> None:
+        """The walk as fixed steps over every tree at once. A leaf is its own child (both ways,
+        testing feature 0), so a walk that has ended stays put; a split's children sit at
+        `_next[2 * node + goes_left]`. Trees are walked deepest first: step s moves only the
+        first `_steps[s]` of them, the ones whose longest path from the root is longer than s.
+        `_check` has run: children come after their parents, so every path ends."""
+        nodes = np.arange(len(self.leaf))
+        test = np.where(self.leaf, 0, self.feature)
+        after = np.empty(2 * len(nodes), dtype=np.int64)
+        after[0::2] = np.where(self.leaf, nodes, self.right)
+        after[1::2] = np.where(self.leaf, nodes, self.left)
+        trees = len(self.roots)
+        # Level by level from the roots, as (node, tree) pairs: depth[t] is tree t's longest path.
+        depth = np.zeros(trees, dtype=np.int64)
+        at, tree, level = self.roots, np.arange(trees), 0
+        while at.size:
+            split = ~self.leaf[at]
+            at, tree, level = at[split], tree[split], level + 1
+            depth[tree] = level
+            pairs = np.unique(np.concatenate([self.left[at], self.right[at]]) * trees + np.tile(tree, 2))
+            at, tree = pairs // trees, pairs % trees  # once each: nodes shared by splits do not multiply
+        order = np.argsort(-depth, kind="stable")
+        steps = tuple(int((depth > s).sum()) for s in range(int(depth.max())))
+        object.__setattr__(self, "_steps", steps)
+        object.__setattr__(self, "_order", order)
+        object.__setattr__(self, "_unorder", np.argsort(order))
+        object.__setattr__(self, "_test", test)
+        object.__setattr__(self, "_next", after)
+
     def arrays(self) -> dict[str, np.ndarray]:
         """What `from_arrays` reads back: plain number arrays, safe to store in an `.npz`."""
         out = {name: getattr(self, name) for name in (*_NODE_ARRAYS, "roots")}
@@ -138,19 +176,18 @@ class Forest:
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] != self.n_features:
             raise ValueError(f"expected rows of {self.n_features} features, got shape {x.shape}")
-        node = np.repeat(self.roots[None, :], len(x), axis=0)  # (rows, trees)
-        walking = ~self.leaf[node]
-        while walking.any():
-            row, tree = np.nonzero(walking)
-            at = node[row, tree]
-            value = x[row, self.feature[at]]
-            go_left = np.where(np.isnan(value), self.missing_left[at], value <= self.threshold[at])
-            node[row, tree] = np.where(go_left, self.left[at], self.right[at])
-            walking[row, tree] = ~self.leaf[node[row, tree]]
-        leaves = self.value[node]
-        raw = np.full(len(x), self.baseline)
-        for tree in range(leaves.shape[1]):
-            raw += leaves[:, tree]
+        cells = x.ravel()  # row r's feature f is cells[r * n_features + f]
+        row = np.arange(len(x)) * self.n_features
+        node = np.repeat(self.roots[self._order][:, None], len(x), axis=1)  # (trees, rows), deepest first
+        for walking in self._steps:
+            at = node[:walking]
+            value = np.take(cells, np.take(self._test, at) + row)
+            go_left = value <= np.take(self.threshold, at)  # False for NaN,
+            go_left |= np.isnan(value) & np.take(self.missing_left, at)  # which goes the learned way
+            at[...] = np.take(self._next, 2 * at + go_left)
+        leaves = np.take(self.value, node[self._unorder])  # (trees, rows), in tree order again
+        # The baseline, then tree by tree: an accumulation adds in exactly that order.
+        raw = np.cumsum(np.vstack([np.full((1, len(x)), self.baseline), leaves]), axis=0)[-1]
         with np.errstate(over="ignore"):  # exp overflows to inf for very negative scores: p = 0
             positive = 1.0 / (1.0 + np.exp(-raw))
         return np.column_stack([1.0 - positive, positive])
