@@ -1,13 +1,13 @@
 """Learned profiles: what the offline reasoner learns from a corpus of coded notes.
 
 A profile holds a phrase-to-code memory (phrases of notes whose codes they predict), code
-priors, the most similar coded notes (for neighbour votes), the corpus's code-form habits
-(for example R51 where FY2026 has R51.9) and a gradient-boosted reranker over candidate
-features. Features the reranker is trained on are computed out of fold, so it learns how
-much to trust the memory on notes the memory has not seen. Conventions such as coding
-negated findings are learned from assertion features, never hard-coded. A profile is kept as
-JSON and number arrays under `<release>/profiles/<name>` and found by name only; nothing in it
-is unpickled or run when it is loaded.
+priors, the most similar coded notes (for neighbour votes and as candidates), which codes the
+corpus codes together, the corpus's code-form habits (for example R51 where FY2026 has R51.9)
+and a gradient-boosted reranker over candidate features. Features the reranker is trained on
+are computed out of fold, so it learns how much to trust the memory on notes the memory has
+not seen. Conventions such as coding negated findings are learned from assertion features,
+never hard-coded. A profile is kept as JSON and number arrays under `<release>/profiles/<name>`
+and found by name only; nothing in it is unpickled or run when it is loaded.
 """
 
 from __future__ import annotations
