@@ -212,7 +212,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     gold: dict[str, set[str]] = {}
     predicted: dict[str, set[str]] = {}
     latencies: list[float] = []
-    located = reached = candidates = 0
+    gold_total = reached = candidates = 0
     lost = []
     for i, note in enumerate(notes, start=1):
         started = time.perf_counter()
@@ -223,17 +223,17 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         predicted[note.id] = {s.code for s in trace.codes}
         candidates += len(trace.candidates)
         reached += len(note.codes & trace.finals())
-        located += len(note.codes)
+        gold_total += len(note.codes)
         if args.report is not None:
             lost.extend(misses(trace, note.codes, coder.deps.store))
         if not args.json and i % 50 == 0:
             _say(f"coded {i}/{len(notes)} notes")
     result = evaluate(gold, predicted, latencies)
     result.update({"split": args.split, "profile": profile or None, "setting": args.setting})
-    result["candidate_recall"] = round(reached / located, 4) if located else 0.0
+    result["candidate_recall"] = round(reached / gold_total, 4) if gold_total else 0.0
     result["candidates_per_note"] = round(candidates / len(notes), 1) if notes else 0.0
     if args.report is not None:
-        written = report(lost, located)
+        written = report(lost, gold_total)
         args.report.write_text(json.dumps(written, indent=1), encoding="utf-8")
         result["lost_by_stage"] = written["summary"]["by_stage"]
     if args.json:

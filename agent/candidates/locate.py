@@ -27,7 +27,7 @@ from agent.reading.assertion import Assertion
 from agent.reading.segment import Analysis
 from agent.reading.statements import assertion_at
 from agent.records import Candidate, Evidence, Statement
-from index.model import NoteKind
+from index.model import NoteKind, code_key
 from index.store import CodeStore
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def _named_categories(found: dict[str, _Found]) -> dict[str, Evidence]:
     for item in found.values():
         words = [e for e in item.evidence.values() if e.source in _NAMING]
         if words:
-            named.setdefault(item.code.replace(".", "")[:3], words[0])
+            named.setdefault(code_key(item.code)[:3], words[0])
     return named
 
 

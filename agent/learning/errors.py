@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from agent.learning.profile import category
 from agent.reading.segment import Analysis
 from agent.records import Candidate, Rejected, Suggestion
 from index.store import CodeStore
@@ -121,10 +122,10 @@ def report(all_misses: Sequence[Miss], gold_total: int) -> dict[str, Any]:
 
 def _near(trace: Trace, code: str) -> list[str]:
     """The codes in `code`'s category that the note's candidates came to (suggested first)."""
-    category = code.replace(".", "")[:3]
-    suggested = [s.code for s in trace.codes if s.code.replace(".", "")[:3] == category]
-    rejected = [r.code for r in trace.rejected if r.code.replace(".", "")[:3] == category]
-    located = [c.code for c in trace.candidates if c.code.replace(".", "")[:3] == category]
+    cat = category(code)
+    suggested = [s.code for s in trace.codes if category(s.code) == cat]
+    rejected = [r.code for r in trace.rejected if category(r.code) == cat]
+    located = [c.code for c in trace.candidates if category(c.code) == cat]
     seen = dict.fromkeys([*(f"{c} (suggested)" for c in suggested), *rejected])
     if not seen and located:
         seen = dict.fromkeys(f"{c} (located)" for c in located)
@@ -134,15 +135,13 @@ def _near(trace: Trace, code: str) -> list[str]:
 def _candidate_words(trace: Trace, code: str) -> str:
     """The words of the candidate nearest to `code`: its own, else its category's; the words a
     term or rule found before a dense neighbour's whole statement."""
-    category = code.replace(".", "")[:3]
-    ranked = sorted(
-        (c for c in trace.candidates if c.code.replace(".", "")[:3] == category and c.evidence),
-        key=lambda c: c.code != code,
-    )
-    for c in ranked:
-        named = [e for e in c.evidence if e.source != "dense"] or list(c.evidence)
-        return _cut(named[0].text)
-    return ""
+    cat = category(code)
+    same = [c for c in trace.candidates if category(c.code) == cat and c.evidence]
+    if not same:
+        return ""
+    nearest = min(same, key=lambda c: c.code != code)  # the first of its own, else of its category
+    named = [e for e in nearest.evidence if e.source != "dense"] or list(nearest.evidence)
+    return _cut(named[0].text)
 
 
 def _best_sentence(trace: Trace, title: str) -> str:
