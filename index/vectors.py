@@ -55,14 +55,17 @@ def dense_text(code: Code) -> str:
     return "; ".join([code.title, *code.notes_of(NoteKind.INCLUSION_TERM)[:4]])
 
 
+def _new_collection(path: Path, embedder: Embedder | None, metadata: dict[str, Any]) -> Any:
+    function = LocalEmbeddingFunction(embedder) if embedder is not None else None
+    return _client(path).create_collection(
+        COLLECTION, embedding_function=function, configuration={"hnsw": {"space": "cosine"}}, metadata=metadata
+    )
+
+
 def write_vectors(path: Path, data: CodeSystemData, embedder: Embedder, progress: Any = None) -> int:
     """Embed every searchable code of `data` into a new collection at `path`."""
-    client = _client(path)
-    collection = client.create_collection(
-        COLLECTION,
-        embedding_function=LocalEmbeddingFunction(embedder),
-        configuration={"hnsw": {"space": "cosine"}},
-        metadata={"system": data.info.system, "release": data.info.release, "model": embedder.name},
+    collection = _new_collection(
+        path, embedder, {"system": data.info.system, "release": data.info.release, "model": embedder.name}
     )
     codes = [c for c in data.codes.values() if searchable(c)]
     for start in range(0, len(codes), BATCH):
@@ -88,18 +91,87 @@ class DenseHit:
     text: str
 
 
+@dataclass(frozen=True)
+class CodeVectors:
+    """Every code of a collection with its vector (normalised), text and metadata, in memory."""
+
+    ids: list[str]
+    vectors: np.ndarray  # (codes, dimensions)
+    texts: list[str]
+    metadatas: list[dict[str, Any]]
+
+
+def write_code_vectors(path: Path, codes: CodeVectors, metadata: dict[str, Any]) -> int:
+    """A new collection at `path` holding `codes` as they are: vectors computed elsewhere (a
+    learned profile's), searched with vectors only."""
+    collection = _new_collection(path, None, metadata)
+    for start in range(0, len(codes.ids), BATCH):
+        end = start + BATCH
+        collection.add(
+            ids=codes.ids[start:end],
+            embeddings=codes.vectors[start:end],
+            documents=codes.texts[start:end],
+            metadatas=[m or None for m in codes.metadatas[start:end]],  # chroma refuses an empty one
+        )
+    chromadb.api.client.SharedSystemClient.clear_system_cache()
+    return len(codes.ids)
+
+
+class MatrixIndex:
+    """Exact nearest codes over vectors held in memory: the search of a retriever while it is
+    being learned (fold by fold), with the answers of `VectorIndex`."""
+
+    def __init__(self, codes: CodeVectors) -> None:
+        self.codes = codes
+        self._row = {code: i for i, code in enumerate(codes.ids)}
+
+    def vectors_of(self, codes: Sequence[str]) -> dict[str, np.ndarray]:
+        return {c: self.codes.vectors[self._row[c]] for c in codes if c in self._row}
+
+    def query_vectors(self, vectors: Any, limit: int = 20) -> list[list[DenseHit]]:
+        asked = np.asarray(vectors, dtype=np.float32)
+        norms = np.linalg.norm(asked, axis=1, keepdims=True)
+        sims = (asked / np.where(norms == 0, 1.0, norms)) @ self.codes.vectors.T  # cosine, as the collection
+        limit = min(limit, sims.shape[1])
+        if not limit:
+            return [[] for _ in range(len(sims))]
+        top = np.argpartition(-sims, limit - 1, axis=1)[:, :limit]
+        out = []
+        for row, picks in zip(sims, top, strict=True):
+            ordered = picks[np.argsort(-row[picks], kind="stable")]
+            out.append([DenseHit(self.codes.ids[j], float(row[j]), self.codes.texts[j]) for j in ordered])
+        return out
+
+
 class VectorIndex:
-    def __init__(self, path: Path, embedder: Embedder) -> None:
+    """A persisted collection. Without an embedder it is searched with vectors only (a learned
+    profile's collection, whose vectors come from its own mapping of the encoder's)."""
+
+    def __init__(self, path: Path, embedder: Embedder | None) -> None:
         if not path.is_dir():
             raise IndexNotBuilt(f"no vector index at {path}")
         self.embedder = embedder
         self._client = _client(path)
+        function = LocalEmbeddingFunction(embedder) if embedder is not None else None
         try:
-            self._collection = self._client.get_collection(
-                COLLECTION, embedding_function=LocalEmbeddingFunction(embedder)
-            )
+            self._collection = self._client.get_collection(COLLECTION, embedding_function=function)
         except Exception as exc:  # chroma raises its own NotFound types across versions
             raise IndexNotBuilt(f"the vector index at {path} has no '{COLLECTION}' collection") from exc
+
+    def export(self) -> CodeVectors:
+        """Every code of the collection, with its vector, text and metadata."""
+        ids: list[str] = []
+        vectors: list[Any] = []
+        texts: list[str] = []
+        metadatas: list[dict[str, Any]] = []
+        total = self._collection.count()
+        for offset in range(0, total, BATCH):  # in pages: one read of all trips SQLite's variable limit
+            got = self._collection.get(include=["embeddings", "documents", "metadatas"], limit=BATCH, offset=offset)
+            ids.extend(got["ids"])
+            vectors.extend(got["embeddings"])
+            texts.extend(got["documents"])
+            metadatas.extend(dict(m or {}) for m in got["metadatas"])
+        return CodeVectors(ids, np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1), texts, metadatas)
 
     def vectors_of(self, codes: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored vector of each code that has one (a code outside the index has none)."""
@@ -109,6 +181,8 @@ class VectorIndex:
         return {code: np.asarray(v, dtype=np.float32) for code, v in zip(got["ids"], got["embeddings"], strict=True)}
 
     def query(self, text: str, limit: int = 20, where: dict[str, Any] | None = None) -> list[DenseHit]:
+        if self.embedder is None:
+            raise IndexNotBuilt("this collection is searched with vectors only: it has no embedding model")
         return self.query_vectors(self.embedder.encode([text]), limit, where)[0]
 
     def query_vectors(self, vectors: Any, limit: int = 20, where: dict[str, Any] | None = None) -> list[list[DenseHit]]:

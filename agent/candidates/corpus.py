@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from agent.records import Evidence, Statement
 
 if TYPE_CHECKING:
     from agent.learning.profile import Profile
-    from index.vectors import VectorIndex
+    from agent.learning.retriever import CodeSearch
 
 NEIGHBOUR_CODES = 60  # at most this many codes of the most similar coded notes become candidates
 MIN_NEIGHBOUR_VOTE = 0.1  # the share of the neighbours' (similarity-weighted) votes a code needs
@@ -33,10 +34,19 @@ class Lead:
     matched: str
 
 
+def take(leads: list[Lead], slot) -> None:  # type: ignore[no-untyped-def]
+    """Make each lead a candidate (or add to one) through the locate step's `slot`."""
+    for lead in leads:
+        item = slot(lead.code)
+        item.add(lead.evidence, lead.evidence.source)
+        item.features.update(lead.features)
+        item.matched = item.matched or lead.matched
+
+
 class CorpusLeads:
-    def __init__(self, vectors: VectorIndex | None) -> None:
-        self.vectors = vectors
-        self._code_vectors: dict[str, np.ndarray | None] = {}
+    def __init__(self) -> None:
+        # per index searched (the code book's, a profile's): entries go with the index
+        self._code_vectors: WeakKeyDictionary[CodeSearch, dict[str, np.ndarray | None]] = WeakKeyDictionary()
 
     def neighbours(
         self,
@@ -44,9 +54,11 @@ class CorpusLeads:
         embeddings: np.ndarray | None,
         note_vector: Sequence[float] | None,
         profile: Profile,
+        search: CodeSearch | None,
     ) -> list[Lead]:
-        """The codes the most similar coded notes share, each on the statement most like it."""
-        if embeddings is None or note_vector is None or self.vectors is None:
+        """The codes the most similar coded notes share, each on the statement most like it
+        (`embeddings` and the vectors `search` holds are in the same space)."""
+        if embeddings is None or note_vector is None or search is None:
             return []
         votes = profile.neighbours.votes(note_vector)
         ranked = sorted((-v, c) for c, v in votes.items() if v >= MIN_NEIGHBOUR_VOTE)
@@ -56,7 +68,7 @@ class CorpusLeads:
             return []
         matrix = embeddings[usable]
         leads = []
-        for code, vector in self._vectors(wanted).items():
+        for code, vector in self._vectors(wanted, search).items():
             sims = matrix @ vector
             best = int(np.argmax(sims))
             s = statements[usable[best]]
@@ -87,11 +99,26 @@ class CorpusLeads:
                     )
         return leads
 
-    def _vectors(self, codes: list[str]) -> dict[str, np.ndarray]:
-        """The index's vector of each code that has one, in the order asked, fetched once."""
-        unknown = [c for c in codes if c not in self._code_vectors]
-        if unknown and self.vectors is not None:
-            got = self.vectors.vectors_of(unknown)
+    def closeness(
+        self, codes: Sequence[str], statements: Sequence[Statement], vectors: np.ndarray | None, search: CodeSearch
+    ) -> dict[str, float]:
+        """How close each code comes to the note: its greatest cosine similarity to a statement
+        (`vectors` and the vectors `search` holds are in the same space)."""
+        if vectors is None:
+            return {}
+        usable = [i for i, s in enumerate(statements[: len(vectors)]) if len(s.text.split()) >= MIN_WORDS]
+        found = self._vectors(list(codes), search)
+        if not usable or not found:
+            return {}
+        sims = np.stack(list(found.values())) @ vectors[usable].T
+        return dict(zip(found, sims.max(axis=1).tolist(), strict=True))
+
+    def _vectors(self, codes: list[str], search: CodeSearch) -> dict[str, np.ndarray]:
+        """The vector `search` holds for each code that has one, in the order asked, fetched once."""
+        known = self._code_vectors.setdefault(search, {})
+        unknown = [c for c in codes if c not in known]
+        if unknown:
+            got = search.vectors_of(unknown)
             for code in unknown:
-                self._code_vectors[code] = got.get(code)
-        return {c: v for c in codes if (v := self._code_vectors.get(c)) is not None}
+                known[code] = got.get(code)
+        return {c: v for c in codes if (v := known.get(c)) is not None}

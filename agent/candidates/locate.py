@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from agent.candidates.combinations import CombinationRules
-from agent.candidates.corpus import CorpusLeads, Lead
+from agent.candidates.corpus import CorpusLeads, take
 from agent.candidates.drug_effects import DrugEffects
 from agent.candidates.drugs import LongTermDrugs
 from agent.candidates.integral import IntegralSymptoms
@@ -32,6 +32,7 @@ from index.store import CodeStore
 
 if TYPE_CHECKING:
     from agent.learning.profile import Profile
+    from agent.learning.retriever import Retriever
     from index.embeddings import Embedder
     from index.vectors import DenseHit, VectorIndex
 
@@ -47,6 +48,10 @@ DENSE_NEIGHBOURS = 5
 # A statement's nearest code is always a candidate; the next ones only when this similar. Chosen
 # on CodiEsp train, out of fold: the candidates reach as many gold codes with a quarter fewer.
 DENSE_MIN_SIMILARITY = 0.6
+# With a profile's tuned retriever, a statement's two nearest codes and any this similar: on train
+# folds the maps did not see, two per statement reach 48% of gold with ~55 a note (untuned: 19%).
+TUNED_KEPT = 2
+TUNED_MIN_SIMILARITY = 0.7
 MIN_DENSE_WORDS = 2
 MAX_DENSE_STATEMENTS = 400
 STATEMENT_BATCH = 16  # clauses vary in length: small batches pad less
@@ -78,14 +83,6 @@ def _named_categories(found: dict[str, _Found]) -> dict[str, Evidence]:
         if words:
             named.setdefault(code_key(item.code)[:3], words[0])
     return named
-
-
-def _take(leads: list[Lead], slot) -> None:  # type: ignore[no-untyped-def]
-    for lead in leads:
-        item = slot(lead.code)
-        item.add(lead.evidence, lead.evidence.source)
-        item.features.update(lead.features)
-        item.matched = item.matched or lead.matched
 
 
 @dataclass(frozen=True)
@@ -129,8 +126,8 @@ class Locator:
         self.integral = IntegralSymptoms.default()
         self.status = StatusRules.default()
         self.drug_effects = DrugEffects.default()
-        self._dense_cache: dict[str, list[DenseHit]] = {}
-        self.corpus = CorpusLeads(vectors)
+        self._dense_cache: dict[tuple[str, str], list[DenseHit]] = {}
+        self.corpus = CorpusLeads()
         self._partners: dict[str, tuple[CodeRef, ...]] = {}
 
     def locate(
@@ -155,15 +152,22 @@ class Locator:
         self._statuses(analysis, named, found, slot)
         self._drug_effects(analysis, slot)
         self._integral(analysis, found)
-        embeddings = self._dense(statements, slot, embeddings)
+        retriever = profile.retriever if profile is not None else None
+        embeddings = self._embed(statements, embeddings)
+        mapped = retriever.statements(embeddings) if retriever is not None and embeddings is not None else embeddings
+        self._dense(statements, slot, mapped, retriever)
         note_vector = None
         if embeddings is not None and len(embeddings):
             mean = embeddings.mean(axis=0)
             note_vector = tuple(float(x) for x in mean / (np.linalg.norm(mean) or 1.0))
         if profile is not None:
             profile.locate(statements, self.matcher, slot)
-            _take(self.corpus.neighbours(statements, embeddings, note_vector, profile), slot)
-            _take(self.corpus.siblings(_named_categories(found), set(found), profile), slot)
+            search = retriever.search if retriever is not None else self.vectors
+            take(self.corpus.neighbours(statements, mapped, note_vector, profile, search), slot)
+            take(self.corpus.siblings(_named_categories(found), set(found), profile), slot)
+            if retriever is not None:  # how near each candidate comes to the note, as this site words it
+                for code, sim in self.corpus.closeness(list(found), statements, mapped, retriever.search).items():
+                    found[code].features["tuned_sim"] = sim
         total = max(len(note), 1)
         candidates = []
         for item in found.values():
@@ -371,33 +375,40 @@ class Locator:
 
     # -- dense -------------------------------------------------------------------------
 
-    def _dense(self, statements: tuple[Statement, ...], slot, embeddings: np.ndarray | None):  # type: ignore[no-untyped-def]
+    def _embed(self, statements: tuple[Statement, ...], embeddings: np.ndarray | None) -> np.ndarray | None:
+        """The encoder's embedding of each of the first MAX_DENSE_STATEMENTS statements: a note of
+        several MB has all its words matched, but only its first clauses are embedded (minutes)."""
         if self.vectors is None or self.embedder is None or not statements:
             return None
-        if len(statements) > MAX_DENSE_STATEMENTS:
-            # A note of several MB: its words are still all matched, but embedding every
-            # clause would take minutes; the neighbours come from the first clauses only.
-            statements = statements[:MAX_DENSE_STATEMENTS]
-            embeddings = embeddings[:MAX_DENSE_STATEMENTS] if embeddings is not None else None
         if embeddings is None:
-            embeddings = self.embedder.encode([s.text for s in statements], batch_size=STATEMENT_BATCH)
-        usable = [i for i, s in enumerate(statements) if len(s.text.split()) >= MIN_DENSE_WORDS]
-        if not usable:
-            return embeddings
+            texts = [s.text for s in statements[:MAX_DENSE_STATEMENTS]]
+            return self.embedder.encode(texts, batch_size=STATEMENT_BATCH)
+        return embeddings[:MAX_DENSE_STATEMENTS]
+
+    def _dense(  # type: ignore[no-untyped-def]
+        self, statements: tuple[Statement, ...], slot, vectors: np.ndarray | None, retriever: Retriever | None
+    ) -> None:
+        """Each statement's nearest codes: in the code book's own index, or, with a profile that
+        has a tuned retriever, in that profile's (`vectors` then are the mapped statements)."""
+        if vectors is None or self.vectors is None:
+            return
+        search, key = (retriever.search, retriever.key) if retriever is not None else (self.vectors, "")
+        kept, threshold = (TUNED_KEPT, TUNED_MIN_SIMILARITY) if retriever else (1, DENSE_MIN_SIMILARITY)
+        usable = [i for i, s in enumerate(statements[: len(vectors)]) if len(s.text.split()) >= MIN_DENSE_WORDS]
         # The same statement asks the same question of the index: learning runs every note
         # through several folds, and notes repeat stock phrases.
-        asked = [i for i in usable if statements[i].text not in self._dense_cache]
+        asked = [i for i in usable if (key, statements[i].text) not in self._dense_cache]
         if asked:
-            answers = self.vectors.query_vectors(embeddings[asked], limit=self.dense_neighbours)
+            answers = search.query_vectors(vectors[asked], limit=self.dense_neighbours)
             if len(self._dense_cache) > DENSE_CACHE:
                 self._dense_cache.clear()
             for i, hits in zip(asked, answers, strict=True):
-                self._dense_cache[statements[i].text] = hits
-        results = [self._dense_cache[statements[i].text] for i in usable]
+                self._dense_cache[key, statements[i].text] = hits
+        results = [self._dense_cache[key, statements[i].text] for i in usable]
         for i, hits in zip(usable, results, strict=True):
             s = statements[i]
             for rank, hit in enumerate(hits):
-                if rank and hit.similarity < DENSE_MIN_SIMILARITY:
+                if rank >= kept and hit.similarity < threshold:
                     continue
                 item = slot(hit.code)
                 item.add(Evidence(s.start, s.end, s.text, s.assertion, s.section, "dense"), "dense")
@@ -407,4 +418,3 @@ class Locator:
                 f["dense_hits"] += 1.0
                 if not item.matched:
                     item.matched = hit.text
-        return embeddings

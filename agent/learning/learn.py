@@ -1,7 +1,7 @@
 """`coda learn`: learn a profile for the offline reasoner from a corpus of coded notes.
 
-The notes are analysed and located once. Then, fold by fold, a memory, priors, neighbours
-and code-form habits are learned from the other folds and used to compute the features of
+The notes are analysed and located once. Then, fold by fold, a memory, priors, neighbours,
+a tuned retriever and code-form habits are learned from the other folds and used to compute the features of
 the held-out fold, so that the reranker is trained on features it will see on new notes.
 The decision threshold is the one that maximises micro-F1 in a second, grouped cross-
 validation of the reranker.
@@ -9,6 +9,7 @@ validation of the reranker.
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from agent.learning.profile import (
     cooccurrence,
     statement_tokens,
 )
+from agent.learning.retriever import RetrieverSettings, learn_retriever, training_pairs
 from agent.reading.segment import Analysis
 from agent.reading.statements import analyze_note
 from agent.reasoners.base import CodingContext
@@ -38,8 +40,10 @@ from agent.records import Statement
 from index.embeddings import DIMENSIONS
 from index.errors import DataError
 from index.loaders.base import quiet
+from index.vectors import CodeVectors, VectorIndex
 
 FOLDS = 5
+DEFAULT_RETRIEVER = RetrieverSettings()
 Say = Callable[[str], None]
 
 
@@ -53,6 +57,7 @@ class _Prepared:
     grams: set[str]
     lexical_finals: list[str]  # the code each lexical candidate walks to, before any profile
     patient: frozenset[str] = frozenset()  # what the note says of the patient (PatientCues)
+    pairs: tuple[np.ndarray, np.ndarray] | None = None  # the retriever's (statement, code) pairs
 
 
 @dataclass
@@ -66,11 +71,20 @@ class TrainingSet:
 
 
 class Learner:
-    def __init__(self, locator: Locator, walker: HierarchyWalker, say: Say = quiet) -> None:
+    def __init__(
+        self,
+        locator: Locator,
+        walker: HierarchyWalker,
+        say: Say = quiet,
+        retriever: RetrieverSettings | None = DEFAULT_RETRIEVER,  # None: the encoder as it is
+    ) -> None:
         self.locator = locator
         self.walker = walker
         self.say = say
+        self.retriever = retriever
         self._walks: dict[tuple[str, str, frozenset[str]], str] = {}
+        self._codes: CodeVectors | None = None
+        self._tuned_pairs = 0
 
     def learn(self, name: str, notes: Sequence[CodedNote], folds: int = FOLDS) -> Profile:
         data = self.training_set(name, notes, folds)
@@ -87,6 +101,8 @@ class Learner:
             "candidates_per_note": round(len(data.y) / len(notes), 1),
             "cv": cv_scores,
         }
+        if profile.retriever is not None:
+            profile.report["retriever_pairs"] = self._tuned_pairs
         self.say(f"threshold {threshold:.2f}; cross-validated on train: {cv_scores}")
         return profile
 
@@ -95,6 +111,8 @@ class Learner:
         priors, neighbours, code forms, feature names) learned from all the notes."""
         if len(notes) < folds * 2:
             raise DataError(f"{len(notes)} coded notes are too few to learn a profile (at least {folds * 2})")
+        if self.retriever is not None and isinstance(self.locator.vectors, VectorIndex):
+            self._codes = self.locator.vectors.export()
         prepared = [self._prepare(n, i, len(notes)) for i, n in enumerate(notes)]
         rows: list[dict[str, float]] = []
         labels: list[int] = []
@@ -138,6 +156,9 @@ class Learner:
             for c in located.candidates
             if c.features.get("lex_matches")
         ]
+        if self._codes is not None and embeddings is not None:
+            words = [[len(s.text.split()) for s in statements]]
+            prepared.pairs = training_pairs([embeddings], words, [note.codes], self._codes)
         if (index + 1) % 100 == 0 or index + 1 == total:
             self.say(f"analysed {index + 1}/{total} notes")
         return prepared
@@ -155,6 +176,14 @@ class Learner:
         profile = Profile(name, memory, priors, Neighbours(vectors, [p.note.codes for p in with_vectors]))
         profile.form_map = self._form_map(profile, train)
         profile.cooccur = cooccurrence([p.note.codes for p in train])
+        pairs = [p.pairs for p in train if p.pairs is not None]
+        if self._codes is not None and self.retriever is not None and pairs:
+            queries = np.concatenate([q for q, _ in pairs])
+            targets = np.concatenate([t for _, t in pairs])
+            started = time.perf_counter()
+            profile.retriever = learn_retriever(queries, targets, self._codes, self.retriever)
+            self.say(f"retriever tuned on {len(targets):,} pairs in {time.perf_counter() - started:.0f} s")
+            self._tuned_pairs = len(targets)
         return profile
 
     def _form_map(self, profile: Profile, train: Sequence[_Prepared]) -> dict[str, str]:

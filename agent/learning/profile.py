@@ -2,12 +2,14 @@
 
 A profile holds a phrase-to-code memory (phrases of notes whose codes they predict), code
 priors, the most similar coded notes (for neighbour votes and as candidates), which codes the
-corpus codes together, the corpus's code-form habits (for example R51 where FY2026 has R51.9)
-and a gradient-boosted reranker over candidate features. Features the reranker is trained on
+corpus codes together, a retriever tuned to its coding (see `retriever`), the corpus's
+code-form habits (for example R51 where FY2026 has R51.9) and a gradient-boosted reranker over
+candidate features. Features the reranker is trained on
 are computed out of fold, so it learns how much to trust the memory on notes the memory has
 not seen. Conventions such as coding negated findings are learned from assertion features,
-never hard-coded. A profile is kept as JSON and number arrays under `<release>/profiles/<name>`
-and found by name only; nothing in it is unpickled or run when it is loaded.
+never hard-coded. A profile is kept as JSON, number arrays, safetensors and a Chroma collection
+under `<release>/profiles/<name>` and found by name only; nothing in it is unpickled or run
+when it is loaded.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 
 from agent.candidates.matcher import TermMatcher
 from agent.learning.forest import Forest
+from agent.learning.retriever import Retriever
 from agent.reasoners.base import CodingContext
 from agent.records import Candidate, Evidence, Statement
 from index.errors import DataError
@@ -129,6 +132,7 @@ class Profile:
     form_map: dict[str, str] = field(default_factory=dict)
     cooccur: dict[str, dict[str, float]] = field(default_factory=dict)  # see `cooccurrence`
     reranker: Forest | None = None
+    retriever: Retriever | None = None  # the statement and code maps tuned on this corpus
     feature_names: list[str] = field(default_factory=list)
     threshold: float = 0.5
     report: dict[str, Any] = field(default_factory=dict)
@@ -243,6 +247,8 @@ class Profile:
         )
         if self.reranker is not None:
             np.savez_compressed(folder / MODEL_FILE, **self.reranker.arrays())
+        if self.retriever is not None:
+            self.retriever.save(folder, {"profile": self.name, "model": "all-MiniLM-L6-v2 with this profile's maps"})
 
     @classmethod
     def load(cls, folder: Path) -> Profile:
@@ -308,6 +314,7 @@ def _read(folder: Path) -> Profile:
         form_map=meta["form_map"],
         cooccur={k: {c: float(p) for c, p in v.items()} for k, v in meta["cooccur"].items()},
         reranker=reranker,
+        retriever=Retriever.load(folder),
         feature_names=meta["feature_names"],
         threshold=float(meta["threshold"]),
         report=meta["report"],

@@ -153,8 +153,9 @@ def test_llm_reasoner_without_an_endpoint_says_what_to_set(capsys, mini_data_dir
 def test_learn_then_eval_with_and_without_the_profile(capsys, mini_data_dir, corpus):
     code, out, _ = coda(capsys, mini_data_dir, "learn", "--data", str(corpus), "--split", "train", "--profile", "tiny")
     learned = json.loads(out)
-    assert code == 0 and learned["notes"] == 12
-    assert sorted(p.name for p in Path(learned["path"]).iterdir()) == ["neighbours.npz", "profile.json", "reranker.npz"]
+    assert code == 0 and learned["notes"] == 12 and learned["retriever_pairs"] > 0
+    files = ["codes", "neighbours.npz", "profile.json", "reranker.npz", "retriever.safetensors"]
+    assert sorted(p.name for p in Path(learned["path"]).iterdir()) == files
     assert [p.name for p in Path(learned["path"]).parent.iterdir()] == ["tiny"]  # no building leftovers
 
     code, out, _ = coda(capsys, mini_data_dir, "eval", "--data", str(corpus), "--split", "dev", "--json")

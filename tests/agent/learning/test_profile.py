@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import pickle
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from safetensors.numpy import save_file
 
 from agent.learning.profile import MODEL_FILE, PICKLED_MODEL, PROFILE_FILE, VECTORS_FILE, Profile, profile_dir
+from agent.learning.retriever import CODES_DIR, MAPS_FILE
 from index.errors import DataError
 
 RELEARN = r"re-learn it with: coda learn --data DIR --split train --profile "
@@ -34,7 +37,8 @@ def saved(tmp_path, learned) -> Path:
 
 
 def test_save_then_load_gives_the_same_profile_and_scores(saved, learned):
-    assert sorted(p.name for p in saved.iterdir()) == [VECTORS_FILE, PROFILE_FILE, MODEL_FILE]
+    files = sorted([VECTORS_FILE, PROFILE_FILE, MODEL_FILE, MAPS_FILE, CODES_DIR])
+    assert sorted(p.name for p in saved.iterdir()) == files
     before, after = learned.profile, Profile.load(saved)
     assert after.memory == before.memory and after.priors == before.priors and after.form_map == before.form_map
     assert after.cooccur == before.cooccur and after.cooccur["I10"]["E11.22"] == 0.25  # 2 of the 8 notes with I10
@@ -42,6 +46,9 @@ def test_save_then_load_gives_the_same_profile_and_scores(saved, learned):
     assert after.report == json.loads(json.dumps(before.report))
     assert np.array_equal(after.neighbours.vectors, before.neighbours.vectors)
     assert after.neighbours.codes == before.neighbours.codes
+    assert after.retriever is not None and before.retriever is not None
+    assert np.array_equal(after.retriever.statement_map, before.retriever.statement_map)
+    assert np.array_equal(after.retriever.code_map, before.retriever.code_map)
     rows = [dict(zip(before.feature_names, r, strict=True)) for r in learned.training.x.tolist()]
     scores = before.score_rows(rows)
     assert after.score_rows(rows) == scores  # exactly: the same trees, walked the same way
@@ -132,6 +139,14 @@ def _edit_meta(**changes):
     return edit
 
 
+def _maps(statement_map: np.ndarray, code_map: np.ndarray):
+    def write(folder: Path) -> None:
+        maps = {"statement_map": statement_map.astype(np.float32), "code_map": code_map.astype(np.float32)}
+        save_file(maps, str(folder / MAPS_FILE))
+
+    return write
+
+
 @pytest.mark.parametrize(
     ("damage", "reason"),
     [
@@ -148,6 +163,11 @@ def _edit_meta(**changes):
         (_edit_meta(feature_names=["a", "b"]), "the reranker has .* features, the profile names 2"),
         (_npy_as_reranker, "not an .npz archive"),
         (lambda f: np.savez(f / VECTORS_FILE, vectors=np.zeros((2, 4))), "lacks codes"),
+        (lambda f: _truncate(f / MAPS_FILE), "header|Error|invalid|incomplete"),
+        (lambda f: save_file({"statement_map": np.zeros((3, 3), np.float32)}, str(f / MAPS_FILE)), "lacks code_map"),
+        (_maps(np.zeros((3, 4)), np.zeros((3, 4))), "no square statement map"),
+        (_maps(np.zeros((3, 3)), np.zeros((4, 4))), "maps of different shapes"),
+        (lambda f: shutil.rmtree(f / CODES_DIR), "no vector index at"),
     ],
 )
 def test_a_damaged_or_foreign_profile_is_one_data_error(saved, damage, reason):
