@@ -20,7 +20,7 @@ index: $(STAMP)
 	$(BIN)/coda index build
 
 app: index
-	$(BIN)/streamlit run app/main.py --server.headless true --server.port $(PORT) --browser.gatherUsageStats false
+	$(BIN)/coda app --port $(PORT)
 
 # Debian's Chromium for the end-to-end tests (Playwright's own browser download does not work here).
 browser:

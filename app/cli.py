@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.records import REASONERS, SETTINGS, CodingOptions
+from app.cli_team import add_team_commands
 from app.inputs import NoteInput, note_inputs
 from app.settings import Settings
 from index.errors import CodaError, NoteError, ReasonerError
@@ -336,6 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     learn.add_argument("--profile", required=True, help="the name to store it under")
     learn.add_argument("--limit", type=int)
     learn.set_defaults(func=cmd_learn)
+
+    add_team_commands(sub)
     return parser
 
 

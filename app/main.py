@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from app.review.accounts import Accounts
 from app.review.store import CaseStore
 from app.settings import Settings
 from app.ui.case_page import case_view
 from app.ui.session import show_flashes
 from app.ui.sidebar import sidebar
+from app.ui.sign_in import signed_in
 from app.workbench import md_escape
 from index.errors import CodaError, IndexNotBuilt
 from index.search import CodeSearch
@@ -33,7 +35,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 CSS = Path(__file__).parent / "static" / "workbench" / "workbench.css"
-CASES_FILE = "cases.sqlite"
 
 
 @st.cache_resource(show_spinner="Loading the embedding model ...")
@@ -86,7 +87,9 @@ def main() -> None:
         st.error(md_escape(str(exc)), icon=":material/error:")
         st.stop()
     search = code_search(*key, the_coder)
-    store = case_store(str(settings.data_dir / CASES_FILE), str(the_coder.release_dir), search.store)
+    store = case_store(str(settings.cases_path()), str(the_coder.release_dir), search.store)
+    setup = settings.setup_code.get_secret_value() if settings.setup_code else None
+    signed_in(Accounts(store, settings.sign_in_policy()), settings.session_idle_minutes, setup)
     case = sidebar(store, settings, the_coder.release_dir)
     show_flashes()
     if case is None:

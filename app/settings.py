@@ -37,6 +37,25 @@ class Settings(BaseSettings):
         False, description="Send notes over plain http to an endpoint that is not on this machine (notes are PHI)."
     )
 
+    server_address: str = Field(
+        "127.0.0.1", description="Where `make app` listens; for a team, behind a TLS reverse proxy, never bare."
+    )
+    setup_code: SecretStr | None = Field(
+        None, description="Set by `coda app` while the case store has no account: lets the first admin be made."
+    )
+    session_idle_minutes: int = Field(30, gt=0, description="A workbench session ends after this many idle minutes.")
+    sign_in_failures: int = Field(5, gt=0, description="Wrong passwords in a row that lock an account.")
+    sign_in_lock_minutes: int = Field(15, gt=0, description="How long a locked account stays locked.")
+
+    def cases_path(self) -> Path:
+        """The case store: cases, decisions, the audit trail and the accounts that sign in."""
+        return self.data_dir / "cases.sqlite"
+
+    def sign_in_policy(self) -> Any:
+        from app.review.accounts import SignInPolicy
+
+        return SignInPolicy(self.sign_in_failures, self.sign_in_lock_minutes)
+
     def llm_limits(self) -> Any:
         """The deadline, retries and circuit breaker of the LLM path."""
         from agent.reasoners.limits import LlmLimits

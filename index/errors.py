@@ -67,3 +67,8 @@ class DecisionRefused(ReviewError):
 
 class ExportError(ReviewError):
     """The claim cannot be exported in the form asked for (no codes, no principal, too many codes)."""
+
+
+class AccountError(ReviewError):
+    """A sign-in is refused (wrong name or password, a locked or disabled account), or an account
+    request cannot be done (a name taken, an unknown role, a password too short)."""

@@ -5,8 +5,9 @@ is refused with a DataError.
 Version 2 adds to version 1 the claim's FHIR references on each case (four nullable columns of
 `cases`), the sentences of a note addressed to the software (`non_clinical`) and the Excludes1
 pairs a coder keeps (`kept_excludes1`). A version-1 file is migrated in the transaction that opens
-it: the columns and tables are added and the version set to 2 together, or not at all; nothing
-already stored changes.
+it: the columns and tables are added and the version set together, or not at all; nothing
+already stored changes. Version 3 adds the accounts that sign in (`users`); a version-1 or -2 file
+is migrated to it the same way.
 
 The store guards its own invariants where SQL can: at most one principal per case, and an audit
 trail that is append-only whatever code opens the file.
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from index.errors import DataError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # What version 2 adds as tables; `_migrate_v1` also adds the reference columns of `cases`.
 V2_TABLES = (
@@ -42,6 +43,19 @@ V2_TABLES = (
     )""",
 )
 REFERENCE_COLUMNS = ("patient_ref", "provider_ref", "insurer_ref", "coverage_ref")
+# What version 3 adds: the accounts that sign in (`app.review.accounts`).
+V3_TABLES = (
+    """CREATE TABLE users(
+        username TEXT PRIMARY KEY,
+        display_name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('coder', 'auditor', 'admin')),
+        password_hash TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+        failures INTEGER NOT NULL DEFAULT 0,
+        locked_until TEXT,
+        created_at TEXT NOT NULL
+    )""",
+)
 
 SCHEMA = (
     "CREATE TABLE schema_version(version INTEGER NOT NULL)",
@@ -100,6 +114,7 @@ SCHEMA = (
     )""",
     "CREATE INDEX audit_case ON audit(case_id, id)",
     *V2_TABLES,
+    *V3_TABLES,
     # The audit trail is append-only, whatever code opens the file.
     """CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
@@ -120,8 +135,11 @@ def open_schema(conn: sqlite3.Connection, path: Path) -> None:
     if "schema_version" not in tables:
         raise DataError(f"{path} is a SQLite file but not a Coda case store (no schema_version table)")
     row = conn.execute("SELECT version FROM schema_version").fetchone()
-    if row is not None and row[0] == 1:
-        _migrate_v1(conn)
+    if row is not None and row[0] in (1, 2):
+        if row[0] == 1:
+            _migrate_v1(conn)
+        _migrate_v2(conn)
+        conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
         return
     if row is None or row[0] != SCHEMA_VERSION:
         found = "none" if row is None else row[0]
@@ -130,9 +148,14 @@ def open_schema(conn: sqlite3.Connection, path: Path) -> None:
 
 def _migrate_v1(conn: sqlite3.Connection) -> None:
     """Version 1 to 2, in the caller's transaction: ALTER TABLE and CREATE TABLE are transactional
-    in SQLite, so a failure leaves the file at version 1, as it was."""
+    in SQLite, so a failure leaves the file as it was."""
     for column in REFERENCE_COLUMNS:
         conn.execute(f"ALTER TABLE cases ADD COLUMN {column} TEXT")
     for statement in V2_TABLES:
         conn.execute(statement)
-    conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+
+
+def _migrate_v2(conn: sqlite3.Connection) -> None:
+    """Version 2 to 3, in the caller's transaction: the accounts table."""
+    for statement in V3_TABLES:
+        conn.execute(statement)

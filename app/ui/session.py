@@ -1,5 +1,6 @@
 """What one browser session of the workbench remembers between runs: messages for the next page
-(`flash`), the coder's name, the open case, each case's selected code and the key of its note view.
+(`flash`), the signed-in account (`app.ui.sign_in`), the open case, each case's selected code
+and the key of its note view.
 
 `act` runs one request of the coder against the case store: a refused one (any CodaError) becomes
 a message on the next page, never a traceback.
@@ -15,8 +16,6 @@ import streamlit as st
 
 from app.workbench import md_escape
 from index.errors import CodaError
-
-DEFAULT_CODER = "coder"
 
 
 def flash(kind: str, message: str) -> None:
@@ -47,7 +46,8 @@ def act(action: Callable[[], Any], done: str | None = None) -> bool:
 
 
 def coder_name() -> str:
-    return st.session_state.get("coder_name", DEFAULT_CODER)
+    """The signed-in account's user name: what every decision is audited under."""
+    return st.session_state["account"].username
 
 
 def open_case(case_id: str) -> None:

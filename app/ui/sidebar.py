@@ -1,4 +1,4 @@
-"""The sidebar: the coder's name, the worklist with its statuses, "Next case to do", and the ways to
+"""The sidebar: who is signed in, the worklist with its statuses, "Next case to do", and the ways to
 add cases (paste, upload, the sample notes) with the options new cases are coded with.
 
 `option_widgets` (setting, reasoner, profile) also serves the open case's coding options.
@@ -16,18 +16,30 @@ from app.review.intake import list_samples, notes_from_uploads, upload_title
 from app.review.records import Case
 from app.review.store import CaseStore
 from app.settings import Settings
-from app.ui.session import DEFAULT_CODER, flash, open_case
-from app.workbench import STATUS_COLOURS, STATUS_LABELS, case_label, llm_unavailable, profile_names, status_counts
+from app.ui.session import flash, open_case
+from app.ui.sign_in import sign_out
+from app.workbench import (
+    STATUS_COLOURS,
+    STATUS_LABELS,
+    case_label,
+    llm_unavailable,
+    md_escape,
+    profile_names,
+    status_counts,
+)
 from index.errors import CodaError
 
 NO_PROFILE = "(none)"
 
 
 def sidebar(store: CaseStore, settings: Settings, release_dir: Path) -> Case | None:
-    """The coder's name, the worklist and the ways to add cases; returns the open case."""
+    """Who is signed in, the worklist and the ways to add cases; returns the open case."""
     with st.sidebar:
         st.markdown("## Coda workbench")
-        st.text_input("Coder", value=DEFAULT_CODER, key="coder_name", help="Every decision is audited under this name.")
+        account = st.session_state["account"]
+        with st.container(horizontal=True, vertical_alignment="center", key="signed_in"):
+            st.caption(f"Signed in as **{md_escape(account.display_name)}** ({account.username}, {account.role})")
+            st.button("Sign out", key="sign_out", type="tertiary", on_click=sign_out)
         cases = store.list_cases()
         st.markdown("#### Worklist")
         st.caption(" · ".join(f"{n} {STATUS_LABELS[s]}" for s, n in status_counts(cases).items()))

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from agent.guidelines.checks import excludes1_conflicts
 from agent.records import CodingResult, Evidence, Suggestion
+from app.review.accounts import Accounts
 from app.review.records import References
 from app.review.store import CaseStore
 
@@ -27,6 +28,7 @@ NOTE = (
     "Denies asthma.\n"
 )
 TIMEOUT = 180  # the first run loads the embedding model
+PASSWORD = "a long passphrase"
 
 
 def plain(markdown: str) -> str:
@@ -34,15 +36,31 @@ def plain(markdown: str) -> str:
     return re.sub(r"\\(.)", r"\1", markdown)
 
 
+def sign_in(at: AppTest, username: str = "dana", password: str = PASSWORD) -> AppTest:
+    at.text_input(key="sign_in_user").input(username)
+    at.text_input(key="sign_in_password").input(password)
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    assert not at.exception
+    return at
+
+
 @pytest.fixture
-def app(monkeypatch, tmp_path, workbench_data_dir) -> AppTest:
+def unsigned(monkeypatch, tmp_path, workbench_data_dir, mini_search) -> AppTest:
+    """The page as a browser first sees it, with one coder account in the case store."""
     for name in ("CODA_LLM_BASE_URL", "CODA_SETTING", "CODA_REASONER", "CODA_PROFILE", "CODA_RELEASE", "CODA_SYSTEM"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CODA_DATA_DIR", str(workbench_data_dir))
     monkeypatch.chdir(tmp_path)  # no developer's .env
+    with CaseStore(workbench_data_dir / "cases.sqlite", mini_search.store) as store:
+        Accounts(store).add("dana", PASSWORD, "coder", "Dana Reyes")
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     assert not at.exception
     return at
+
+
+@pytest.fixture
+def app(unsigned) -> AppTest:
+    return sign_in(unsigned)
 
 
 @pytest.fixture
@@ -109,9 +127,57 @@ def test_without_an_index_the_page_says_how_to_build_one(monkeypatch, tmp_path):
     assert "`coda index build`" in message and "`make app`" in message and "No code book index" in message
 
 
+def test_without_a_sign_in_the_page_shows_nothing_of_the_cases(unsigned, cases):
+    cases.create_case("Secret patient note: HTN.", title="Secret title")
+    at = unsigned.run()
+    shown = " ".join(plain(m.value) for m in [*at.markdown, *at.caption, *at.sidebar.markdown])
+    assert "Secret" not in shown and "C0001" not in shown and not at.sidebar.button
+    assert [b.label for b in at.button] == ["Sign in"]
+    sign_in(at, "dana", "not the passphrase")
+    assert [plain(e.value) for e in at.error] == ["wrong user name or password"]
+    assert "Secret" not in " ".join(plain(m.value) for m in at.markdown)
+    sign_in(at)
+    assert "Signed in as **Dana Reyes** (dana, coder)" in [c.value for c in at.sidebar.caption]
+    assert any("Secret title" in b.label for b in at.sidebar.button)
+
+
+def test_the_first_admin_is_made_with_the_setup_code_and_nothing_else(monkeypatch, tmp_path, workbench_data_dir):
+    monkeypatch.setenv("CODA_DATA_DIR", str(workbench_data_dir))
+    monkeypatch.chdir(tmp_path)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    assert "coda users add NAME --role admin" in at.warning[0].value  # no code: no form
+    monkeypatch.setenv("CODA_SETUP_CODE", "the-printed-code")
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+
+    def make(code: str) -> None:
+        at.text_input(key="setup_code").input(code)
+        at.text_input(key="first_user").input("ana")
+        at.text_input(key="first_name").input("Ana Silva")
+        at.text_input(key="first_password").input(PASSWORD)
+        at.text_input(key="first_again").input(PASSWORD)
+        next(b for b in at.button if b.label == "Make the admin account").click().run()
+
+    make("a-guess")
+    assert [plain(e.value) for e in at.error] == ["That is not the setup code `coda app` printed."]
+    make("the-printed-code")
+    assert "Signed in as **Ana Silva** (ana, admin)" in [c.value for c in at.sidebar.caption]
+
+
+def test_a_session_ends_when_idle_or_when_its_account_is_disabled(app, cases):
+    at = app
+    at.session_state["last_seen"] = at.session_state["last_seen"] - 31 * 60
+    at.run()
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert [plain(i.value) for i in at.info] == ["Signed out after 30 idle minutes: sign in again."]
+    sign_in(at)
+    Accounts(cases).set_disabled("dana")
+    at.run()
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert [plain(i.value) for i in at.info] == ["This account has been disabled: ask an admin."]
+
+
 def test_paste_code_accept_reject_and_audit(app, cases):
     at = app
-    at.sidebar.text_input(key="coder_name").input("Dana Reyes").run()
     paste(at, NOTE)
     assert [plain(t.value) for t in at.toast] == ["Created C0001: Clinic follow-up visit"]
     assert at.session_state["case_id"] == "C0001"
@@ -148,23 +214,21 @@ def test_paste_code_accept_reject_and_audit(app, cases):
     ]
     audit = [(e.coder, e.action, e.code_before, e.code_after, e.reason) for e in cases.audit("C0001")]
     assert audit == [
-        ("Dana Reyes", "coded", None, None, ""),
-        ("Dana Reyes", "accepted", "E11.22", "E11.22", ""),
-        ("Dana Reyes", "rejected", "N18.30", None, "Stage 3a is documented: N18.31, not N18.30"),
+        ("dana", "coded", None, None, ""),
+        ("dana", "accepted", "E11.22", "E11.22", ""),
+        ("dana", "rejected", "N18.30", None, "Stage 3a is documented: N18.31, not N18.30"),
     ]
     assert cases.get_case("C0001").status == "in_review"
     assert ":orange-badge[in review]" in at.main.markdown[1].value
-    assert "in review" in at.sidebar.caption[0].value  # "0 new · 0 coded · 1 in review · 0 done"
+    assert "in review" in at.sidebar.caption[1].value  # "0 new · 0 coded · 1 in review · 0 done"
     table = at.dataframe[-1].value
     assert list(table["action"]) == ["coded", "accepted", "rejected"]
     assert list(table["code"]) == ["", "E11.22", "N18.30"]
-    assert list(table["coder"]) == ["Dana Reyes"] * 3
+    assert list(table["coder"]) == ["dana"] * 3
     # The rejected codes stay visible with why and by whom; coding again is refused once decisions exist.
     assert "Stage 3a is documented: N18.31, not N18.30" in [plain(c.value) for c in at.main.caption]
     click(at, "pick_N18.30")
-    assert [plain(i.value) for i in at.main.info] == [
-        "Rejected by Dana Reyes: Stage 3a is documented: N18.31, not N18.30"
-    ]
+    assert [plain(i.value) for i in at.main.info] == ["Rejected by dana: Stage 3a is documented: N18.31, not N18.30"]
     candidate = next(c for c in cases.codes("C0001") if c.status == "rejected" and c.code != "N18.30")
     click(at, f"pick_{candidate.code}")
     assert [plain(i.value) for i in at.main.info] == [f"Rejected by the agent: {candidate.reason}"]
@@ -443,7 +507,8 @@ def test_an_excludes1_pair_is_kept_with_a_reason_from_the_claim_panel(review_app
         store.save_result(case.id, CodingResult(case.id, codes=[dm2, dm1], findings=conflict), "dana")
         store.accept(case.id, "E11.22", "dana")
         store.accept(case.id, "E10.9", "dana")
-    at = review_app.run()
+        Accounts(store).add("dana", PASSWORD, "coder")
+    at = sign_in(review_app.run())
     assert not at.exception
     assert [plain(e.value).split(":")[0] for e in at.main.error] == [
         "E11.22 and E10.9 cannot be coded together"

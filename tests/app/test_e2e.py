@@ -22,7 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from app.review.accounts import Accounts
 from app.review.store import CaseStore
+from index.build import STORE_FILE, find_release
+from index.store import CodeStore
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -40,6 +43,7 @@ CHROMIUM_ARGS = [
 ]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SERVER_START = 60.0  # seconds for streamlit to answer its health check
+USER, PASSWORD = "dana", "a long passphrase"
 WAIT_MS = 60_000  # any one wait in the page; the first coding run loads the embedding model
 XSS_NOTE = (
     "Visit note <script>window.__xss=1</script>\n"
@@ -73,6 +77,9 @@ def server(tmp_path_factory, mini_data_dir) -> Iterator[tuple[str, Path]]:
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     data_dir = tmp_path_factory.mktemp("e2e-data")
     (data_dir / "icd10cm").symlink_to(mini_data_dir / "icd10cm", target_is_directory=True)
+    book = CodeStore(find_release(data_dir, "icd10cm") / STORE_FILE)
+    with CaseStore(data_dir / "cases.sqlite", book) as store:
+        Accounts(store).add(USER, PASSWORD, "coder", "Dana Reyes")
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CODA_")},
@@ -131,12 +138,19 @@ def page(browser, server):
     page.dialogs = []  # every alert/confirm/prompt that fires
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(server[0])
+    sign_in(page)
     page.get_by_role("heading", name="Worklist").wait_for()  # the code book is loaded
     settle(page)
     try:
         yield page
     finally:
         context.close()
+
+
+def sign_in(page, username: str = USER, password: str = PASSWORD) -> None:
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
 
 
 def open_add_cases(page, tab: str) -> None:
@@ -330,3 +344,27 @@ def test_a_sentence_addressed_to_the_software_is_shown_as_such(page):
     assert "repeating-linear-gradient" in aside.evaluate("e => getComputedStyle(e).backgroundImage")
     assert aside.locator("mark").count() == 0
     page.get_by_text("1 sentence addressed to the software was ignored").wait_for()
+
+
+def test_without_a_sign_in_a_browser_sees_no_case_and_a_wrong_password_is_refused(browser, server):
+    url, data_dir = server
+    with CaseStore(data_dir / "cases.sqlite", CodeStore(find_release(data_dir, "icd10cm") / STORE_FILE)) as store:
+        store.create_case("Confidential: HTN.", title="Confidential case")
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        page.goto(url)
+        page.get_by_role("button", name="Sign in").wait_for()
+        assert "Confidential" not in page.content() and page.get_by_role("heading", name="Worklist").count() == 0
+        sign_in(page, USER, "not the passphrase")
+        page.get_by_text("wrong user name or password").wait_for()
+        assert "Confidential" not in page.content()
+        sign_in(page)
+        page.get_by_role("heading", name="Worklist").wait_for()
+        assert page.get_by_text("Signed in as").count() == 1
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("button", name="Sign in").wait_for()
+        assert page.get_by_role("heading", name="Worklist").count() == 0
+    finally:
+        context.close()

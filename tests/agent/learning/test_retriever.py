@@ -44,7 +44,8 @@ def _top1(search, queries: np.ndarray, rows: np.ndarray, ids: list[str]) -> floa
 def test_learned_maps_find_the_code_a_site_words_differently(world):
     codes, train_q, train_rows, test_q, test_rows = world
     before = _top1(MatrixIndex(codes), test_q, test_rows, codes.ids)
-    retriever = learn_retriever(train_q, train_rows, codes, RetrieverSettings(epochs=20, batch=120, negatives=50, learning_rate=2e-2))
+    settings = RetrieverSettings(epochs=20, batch=120, negatives=50, learning_rate=2e-2)
+    retriever = learn_retriever(train_q, train_rows, codes, settings)
     after = _top1(retriever.search, retriever.statements(test_q), test_rows, codes.ids)
     assert before < 0.3 and after > 0.8, (before, after)
 

@@ -1,6 +1,6 @@
 """The case store's schema: a version-1 file (made with the version-1 schema, kept as
-tests/app/fixtures/case_store_v1.sql) is migrated to version 2 in place, in one transaction, and
-keeps everything it held."""
+tests/app/fixtures/case_store_v1.sql) is migrated to the current version in place, in one
+transaction, and keeps everything it held."""
 
 from __future__ import annotations
 
@@ -104,7 +104,8 @@ def test_a_version_1_store_is_migrated_in_place_and_keeps_everything(tmp_path: P
             "",
             "coder",
         )
-    assert version(path) == SCHEMA_VERSION == 2
+    assert version(path) == SCHEMA_VERSION == 3
+    assert columns(path, "users")[:3] == ["username", "display_name", "role"]
     assert columns(path, "cases")[-4:] == ["patient_ref", "provider_ref", "insurer_ref", "coverage_ref"]
     with CaseStore(path, book) as again:  # opens as it is, once migrated
         assert again.get_case("C0001").references == References(patient="Patient/123")
@@ -123,13 +124,26 @@ def test_a_migration_that_fails_leaves_the_version_1_file_as_it_was(tmp_path: Pa
     assert "non_clinical" not in {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
 
 
-def test_a_new_store_is_made_at_version_2_with_every_table(tmp_path: Path, book: CodeStore) -> None:
+def test_a_new_store_is_made_at_version_3_with_every_table(tmp_path: Path, book: CodeStore) -> None:
     path = tmp_path / "cases.sqlite"
     with CaseStore(path, book) as store:
         case = store.create_case(NOTE)
         aside = NonClinical(35, 39, "HTN.", "a test")
         store.save_result(case.id, CodingResult(case.id, non_clinical=(aside,)), "ana")
         assert store.non_clinical(case.id) == [aside]
-    assert version(path) == 2
+    assert version(path) == 3
+    assert "password_hash" in columns(path, "users")
     assert columns(path, "non_clinical") == ["case_id", "position", "start", "end", "text", "why"]
     assert columns(path, "kept_excludes1") == ["case_id", "code_a", "code_b", "reason"]
+
+
+def test_a_version_2_store_gains_the_accounts_table_and_keeps_its_cases(tmp_path: Path, book: CodeStore) -> None:
+    path = tmp_path / "cases.sqlite"
+    with CaseStore(path, book) as store:
+        store.create_case(NOTE, title="Kept")
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("DROP TABLE users")
+        conn.execute("UPDATE schema_version SET version = 2")
+    with CaseStore(path, book) as store:
+        assert [c.title for c in store.list_cases()] == ["Kept"]
+    assert version(path) == 3 and columns(path, "users")[0] == "username"

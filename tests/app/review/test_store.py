@@ -691,7 +691,7 @@ def test_a_restart_loses_nothing(tmp_path: Path, clock: Clock, book: CodeStore) 
 def test_the_file_is_wal_with_foreign_keys_and_an_append_only_audit(store: CaseStore, coded: Case) -> None:
     with closing(sqlite3.connect(store.path)) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             conn.execute("UPDATE audit SET coder = 'mallory'")
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
@@ -716,8 +716,8 @@ def test_files_that_are_not_this_case_store_are_refused(tmp_path: Path, book: Co
     newer = tmp_path / "newer.sqlite"
     CaseStore(newer, book).close()
     with closing(sqlite3.connect(newer)) as conn, conn:
-        conn.execute("UPDATE schema_version SET version = 3")
-    with pytest.raises(DataError, match="has schema version 3; this Coda reads version 2"):
+        conn.execute("UPDATE schema_version SET version = 4")
+    with pytest.raises(DataError, match="has schema version 4; this Coda reads version 3"):
         CaseStore(newer, book)
 
 

@@ -1,0 +1,97 @@
+"""The workbench's edge commands: `coda app` starts it for a team (bound to the settings' address,
+the first admin made with a one-time setup code) and `coda users` manages its accounts."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.settings import Settings
+from index.errors import AccountError
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _case_store(settings: Settings) -> Any:
+    from app.review.store import CaseStore
+    from index.build import STORE_FILE, find_release
+    from index.store import CodeStore
+
+    book = CodeStore(find_release(settings.data_dir, settings.system, settings.release) / STORE_FILE)
+    return CaseStore(settings.cases_path(), book)
+
+
+def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    """Accounts of the workbench, in the case store: add (password asked twice, or one line on
+    stdin with --password-stdin), list, disable and enable."""
+    from app.review.accounts import Accounts
+
+    with _case_store(settings) as store:
+        accounts = Accounts(store, settings.sign_in_policy())
+        if args.action == "add":
+            added = accounts.add(args.username, _new_password(args.password_stdin), args.role, args.name or "")
+            print(f"added {added.username} ({added.role})")
+        elif args.action in ("disable", "enable"):
+            changed = accounts.set_disabled(args.username, args.action == "disable")
+            print(f"{changed.username} is {'disabled' if changed.disabled else 'enabled'}")
+        else:
+            for a in accounts.list():
+                state = "disabled" if a.disabled else ("locked" if a.locked_until else "active")
+                print(f"{a.username:<20} {a.role:<8} {state:<9} {a.display_name}  (since {a.created_at[:10]})")
+    return 0
+
+
+def cmd_app(args: argparse.Namespace, settings: Settings) -> int:
+    """Start the workbench on the settings' address (127.0.0.1 unless they say otherwise), with
+    Streamlit's developer menu hidden. While no account exists, print a one-time setup code that
+    the page asks for to make the first admin."""
+    from app.review.accounts import Accounts
+
+    with _case_store(settings) as store:
+        has_accounts = bool(Accounts(store).list())
+    env = dict(os.environ)
+    if not has_accounts:
+        code = secrets.token_urlsafe(9)
+        env["CODA_SETUP_CODE"] = code
+        _say(f"No account can sign in yet. Make the first admin in the browser with the setup code: {code}")
+    command = [sys.executable, "-m", "streamlit", "run", str(Path(__file__).parent / "main.py")]
+    command += ["--server.address", settings.server_address, "--server.port", str(args.port)]
+    command += ["--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
+    _say(f"Coda workbench on http://{settings.server_address}:{args.port} (a team puts a TLS reverse proxy in front)")
+    return subprocess.call(command, env=env)
+
+
+def _new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise AccountError("the two passwords differ; nothing was added")
+    return first
+
+
+def add_team_commands(sub: Any) -> None:
+    app = sub.add_parser("app", help="start the workbench (on the settings' address, 127.0.0.1 by default)")
+    app.add_argument("--port", type=int, default=8501)
+    app.set_defaults(func=cmd_app)
+
+    accounts = sub.add_parser("users", help="the workbench's accounts")
+    accounts.set_defaults(func=cmd_users)
+    users = accounts.add_subparsers(dest="action", required=True)
+    add = users.add_parser("add", help="add an account (the password is asked for)")
+    add.add_argument("username")
+    add.add_argument("--role", choices=("coder", "auditor", "admin"), required=True)
+    add.add_argument("--name", help="the name shown in the workbench and its audit trail")
+    add.add_argument("--password-stdin", action="store_true", help="read the password as one line of stdin")
+    users.add_parser("list", help="list the accounts")
+    for action in ("disable", "enable"):
+        users.add_parser(action, help=f"{action} an account").add_argument("username")

@@ -1,0 +1,69 @@
+"""`coda users`: the workbench's accounts from the command line, kept in the case store."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from app.cli import EXIT_ERROR, run
+from app.review.accounts import Accounts
+from app.review.store import CaseStore
+from app.settings import Settings
+from index.store import CodeStore
+
+
+def coda(capsys, monkeypatch, data_dir: Path, *argv: str, stdin: str = "") -> tuple[int, str, str]:
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = run(list(argv), settings_factory=lambda: Settings(data_dir=data_dir, _env_file=None))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_add_list_disable_and_enable_an_account(capsys, monkeypatch, workbench_data_dir, mini_search):
+    add = ("users", "add", "dana", "--role", "coder", "--name", "Dana Reyes", "--password-stdin")
+    code, out, _ = coda(capsys, monkeypatch, workbench_data_dir, *add, stdin="a long passphrase\n")
+    assert code == 0 and out.strip() == "added dana (coder)"
+    with CaseStore(workbench_data_dir / "cases.sqlite", CodeStore(mini_search.store.path)) as store:
+        assert Accounts(store).sign_in("dana", "a long passphrase").display_name == "Dana Reyes"
+
+    code, out, err = coda(capsys, monkeypatch, workbench_data_dir, *add, stdin="another passphrase\n")
+    assert code == EXIT_ERROR and "already an account 'dana'" in err
+
+    code, out, _ = coda(capsys, monkeypatch, workbench_data_dir, "users", "disable", "dana")
+    assert code == 0 and out.strip() == "dana is disabled"
+    code, out, _ = coda(capsys, monkeypatch, workbench_data_dir, "users", "list")
+    assert code == 0 and out.split()[:3] == ["dana", "coder", "disabled"] and "Dana Reyes" in out
+    code, out, _ = coda(capsys, monkeypatch, workbench_data_dir, "users", "enable", "dana")
+    assert code == 0 and out.strip() == "dana is enabled"
+
+
+def test_a_short_password_or_an_unknown_account_is_an_error_that_changes_nothing(
+    capsys, monkeypatch, workbench_data_dir
+):
+    add = ("users", "add", "lee", "--role", "auditor", "--password-stdin")
+    code, _, err = coda(capsys, monkeypatch, workbench_data_dir, *add, stdin="short\n")
+    assert code == EXIT_ERROR and "too short" in err
+    code, _, err = coda(capsys, monkeypatch, workbench_data_dir, "users", "disable", "lee")
+    assert code == EXIT_ERROR and "no account 'lee'" in err
+    code, out, _ = coda(capsys, monkeypatch, workbench_data_dir, "users", "list")
+    assert code == 0 and out == ""
+
+
+def test_coda_app_binds_to_this_machine_and_offers_a_setup_code_until_an_account_exists(
+    capsys, monkeypatch, workbench_data_dir
+):
+    started: list[tuple[list[str], dict[str, str]]] = []
+    monkeypatch.setattr("app.cli_team.subprocess.call", lambda command, env: started.append((command, env)) or 0)
+    code, _, err = coda(capsys, monkeypatch, workbench_data_dir, "app", "--port", "8600")
+    command, env = started[-1]
+    assert code == 0 and command[command.index("--server.address") + 1] == "127.0.0.1"
+    assert command[command.index("--client.toolbarMode") + 1] == "viewer"  # no developer menu, no Deploy
+    assert command[command.index("--server.port") + 1] == "8600"
+    setup = env["CODA_SETUP_CODE"]
+    assert len(setup) >= 12 and f"setup code: {setup}" in err
+
+    add = ("users", "add", "ana", "--role", "admin", "--password-stdin")
+    assert coda(capsys, monkeypatch, workbench_data_dir, *add, stdin="a long passphrase\n")[0] == 0
+    monkeypatch.delenv("CODA_SETUP_CODE", raising=False)
+    coda(capsys, monkeypatch, workbench_data_dir, "app")
+    assert "CODA_SETUP_CODE" not in started[-1][1]
