@@ -103,6 +103,14 @@ class CaseStore(CaseDecisions):
             case = self._case(conn, case_id)
             if case.status == status:
                 return case
+            if status == "done":
+                undecided = [c.code for c in self._codes(conn, case.id) if c.status == "suggested"]
+                if undecided:
+                    raise DecisionRefused(
+                        f"case {case.id} still has {len(undecided)} undecided suggestion(s) "
+                        f"({', '.join(undecided[:5])}{', ...' if len(undecided) > 5 else ''}): accept or reject "
+                        "each before marking it done, so that none drops off the claim unseen"
+                    )
             at = self._now()
             conn.execute("UPDATE cases SET status = ?, updated_at = ? WHERE id = ?", (status, at, case.id))
             self._audit(conn, case.id, at, coder, "status", None, None, f"{case.status} -> {status}")

@@ -61,6 +61,7 @@ def claim_section(
         st.success("The claim passes validation.", icon=":material/verified:")
     exports = {"fhir": "", "x12": "", "csv": ""}
     blocked = validation.blocks_export
+    undecided = [c.code for c in codes if c.status == "suggested"]  # never dropped off the claim unseen
     if not blocked:
         try:
             exports["fhir"] = json.dumps(fhir_claim(case, codes, book), indent=2)
@@ -112,10 +113,12 @@ def claim_section(
                 key="mark_done",
                 type="primary",
                 icon=":material/task_alt:",
-                disabled=blocked,
+                disabled=blocked or bool(undecided),
                 on_click=set_status,
                 args=(store, case.id, "done", f"{case.id} is done"),
             )
+    if undecided and case.status != "done":
+        st.caption(f'"Done" waits until every suggestion is accepted or rejected: {len(undecided)} undecided.')
     if blocked:
         st.caption('Export and "done" wait until the errors above are fixed.')
     elif exports["x12"]:

@@ -105,9 +105,18 @@ def decision_buttons(
         )
     if code.status == "rejected":
         return
-    st.selectbox("Reason to reject", REJECT_REASONS, key="reject_reason", disabled=done)
+    # One reason box per code, empty until the coder picks: a rejection never carries a reason
+    # chosen for another code.
+    st.selectbox(
+        "Reason to reject",
+        REJECT_REASONS,
+        key=f"reject_reason_{code.code}",
+        index=None,
+        placeholder="Choose why",
+        disabled=done,
+    )
     with st.container(horizontal=True, vertical_alignment="bottom", wrap=False):
-        st.text_input("or in your words", key="reject_other", placeholder="optional", disabled=done)
+        st.text_input("or in your words", key=f"reject_other_{code.code}", disabled=done)
         st.button(
             "Reject",
             key="reject",
@@ -216,9 +225,12 @@ def accept(store: CaseStore, case_id: str, code: str) -> None:
 
 
 def reject(store: CaseStore, case_id: str, code: str) -> None:
-    reason = st.session_state.get("reject_other", "").strip() or st.session_state.get("reject_reason", "")
+    typed = (st.session_state.get(f"reject_other_{code}") or "").strip()
+    reason = typed or st.session_state.get(f"reject_reason_{code}") or ""
+    if not reason:
+        flash("error", f"Choose why {code} is rejected, or say it in your words: nothing was changed.")
+        return
     if act(lambda: store.reject(case_id, code, reason, coder_name()), f"Rejected {code}"):
-        st.session_state["reject_other"] = ""
         select(case_id, next_undecided(store.codes(case_id), code) or code)
 
 

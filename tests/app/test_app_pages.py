@@ -200,8 +200,8 @@ def test_paste_code_accept_reject_and_audit(app, cases):
 
     click(at, "accept")
     assert panel_code(at) == "N18.30"  # on to the next code not yet decided
-    at.selectbox(key="reject_reason").select("Negated or ruled out in the note")
-    at.text_input(key="reject_other").input("Stage 3a is documented: N18.31, not N18.30")
+    at.selectbox(key="reject_reason_N18.30").select("Negated or ruled out in the note")
+    at.text_input(key="reject_other_N18.30").input("Stage 3a is documented: N18.31, not N18.30")
     click(at, "reject")
     assert [plain(t.value) for t in at.toast] == ["Rejected N18.30"]
     assert panel_code(at) == "I10"
@@ -235,13 +235,27 @@ def test_paste_code_accept_reject_and_audit(app, cases):
     assert at.button(key="code_case").disabled
 
 
-def test_a_rejection_without_the_reason_preset_uses_the_chosen_reason(app, cases):
+def test_a_rejection_needs_a_reason_picked_for_that_code(app, cases):
     at = code_it(paste(app, NOTE))
     click(at, "pick_I10")
+    assert at.selectbox(key="reject_reason_I10").value is None  # nothing preset
+    click(at, "reject")
+    assert [plain(e.value) for e in at.main.error][-1].startswith("Choose why I10 is rejected")
+    assert [c.status for c in cases.codes("C0001") if c.code == "I10"] == ["suggested"]
+    assert [e.action for e in cases.audit("C0001")] == ["coded"]
+    at.selectbox(key="reject_reason_I10").select("Not documented as a current condition of the patient")
     click(at, "reject")
     assert [(c.code, c.status, c.reason) for c in cases.codes("C0001") if c.code == "I10"] == [
         ("I10", "rejected", "Not documented as a current condition of the patient")
     ]
+    click(at, "pick_E11.22")  # the next code's box starts empty: no reason carries over
+    assert at.selectbox(key="reject_reason_E11.22").value is None
+
+
+def test_done_waits_until_every_suggestion_is_decided(app, cases):
+    at = code_it(paste(app, NOTE))
+    assert at.button(key="mark_done").disabled
+    assert any("3 undecided" in c.value for c in at.main.caption)
 
 
 def test_an_empty_note_is_refused_with_a_message(app, cases):

@@ -244,7 +244,9 @@ def test_code_a_sample_review_it_and_export_the_fhir_claim(page, server, screens
     page.keyboard.press("a")
     status_of(page, "N18.30").filter(has_text="accepted").wait_for()
     box = panel(page, "I12.9")
-    box.get_by_label("or in your words").fill("The provider documents the hypertension as unrelated to the CKD")
+    box.locator(".st-key-reject_other_I12-9 input").fill(
+        "The provider documents the hypertension as unrelated to the CKD"
+    )
     box.get_by_role("button", name=re.compile("Reject")).click()
     page.locator(".st-key-rej_I12-9").wait_for(state="attached")
     # Still selected, the rejected code keeps its words in the note, in grey ("Hypertension" is

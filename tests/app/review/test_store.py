@@ -324,7 +324,25 @@ def test_references_that_are_not_fhir_references_are_refused(
     assert store.get_case(coded.id) == coded and len(store.audit(coded.id)) == 1
 
 
+def decide_all(store: CaseStore, case_id: str) -> None:
+    for c in store.codes(case_id):
+        if c.status == "suggested":
+            store.accept(case_id, c.code, "ana")
+
+
+def test_a_case_with_undecided_suggestions_cannot_be_marked_done(store: CaseStore, coded: Case) -> None:
+    store.accept(coded.id, "E11.22", "ana")
+    entries = len(store.audit(coded.id))
+    with pytest.raises(DecisionRefused, match=r"still has 2 undecided suggestion\(s\) \(N18.30, I10\)"):
+        store.set_status(coded.id, "done", "ana")
+    assert store.get_case(coded.id).status == "in_review" and len(store.audit(coded.id)) == entries
+    store.reject(coded.id, "N18.30", "Negated or ruled out in the note", "ana")
+    store.accept(coded.id, "I10", "ana")
+    assert store.set_status(coded.id, "done", "ana").status == "done"
+
+
 def test_a_done_case_keeps_its_references(store: CaseStore, coded: Case) -> None:
+    decide_all(store, coded.id)
     store.set_status(coded.id, "done", "ana")
     with pytest.raises(DecisionRefused, match="case C0001 is done: set its status back to in_review to change its"):
         store.set_references(coded.id, References(patient="Patient/1"), "ana")
