@@ -54,8 +54,12 @@ def worklist(store: CaseStore, cases: list[Case]) -> Case:
     """A button per case, with its status; returns the open case (the first, until one is opened)."""
     # Buttons, not a radio: a radio's identity follows its labels, which change with each status.
     ids = [c.id for c in cases]
+    linked = st.query_params.get("case")  # a shared link, or the page reloaded: its case opens
+    if "case_id" not in st.session_state and linked in ids:
+        st.session_state["case_id"] = linked
     if st.session_state.get("case_id") not in ids:
         st.session_state["case_id"] = ids[0]
+    st.query_params["case"] = st.session_state["case_id"]  # the open case's own URL
     with st.container(key="worklist", gap=None):
         for case in cases:
             is_open = case.id == st.session_state["case_id"]

@@ -545,3 +545,16 @@ def test_an_excludes1_pair_is_kept_with_a_reason_from_the_claim_panel(review_app
     with CaseStore(review_data_dir / "cases.sqlite", book) as store:
         assert store.kept_pairs("C0001")[0].reason == "Type 1 is a transcription error; unrelated here"
         assert [e.action for e in store.audit("C0001")][-1] == "kept_excludes1"
+
+
+def test_each_case_has_its_own_link_and_a_link_opens_its_case_after_sign_in(unsigned, cases):
+    for title in ("First", "Second"):
+        cases.create_case(f"{title} note: HTN.", title=title)
+    at = unsigned
+    at.query_params["case"] = "C0002"
+    at.run()
+    assert [b.label for b in at.button] == ["Sign in"]  # the link shows nothing before sign-in
+    sign_in(at)
+    assert at.session_state["case_id"] == "C0002" and at.query_params["case"] == "C0002"
+    click(at, "open_C0001")
+    assert at.query_params["case"] == "C0001"

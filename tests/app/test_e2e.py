@@ -370,3 +370,16 @@ def test_without_a_sign_in_a_browser_sees_no_case_and_a_wrong_password_is_refuse
         assert page.get_by_role("heading", name="Worklist").count() == 0
     finally:
         context.close()
+
+
+def test_a_case_link_survives_a_reload(page, server):
+    url, data_dir = server
+    with CaseStore(data_dir / "cases.sqlite", CodeStore(find_release(data_dir, "icd10cm") / STORE_FILE)) as store:
+        made = store.create_case("Linked note: type 2 diabetes.", title="Linked case")
+    page.goto(f"{url}/?case={made.id}")
+    sign_in(page)
+    page.get_by_role("heading", name=re.compile(f"{made.id} · Linked case")).wait_for()
+    page.reload()
+    sign_in(page)  # a reload is a new session: it signs in again, and comes back to the case
+    page.get_by_role("heading", name=re.compile(f"{made.id} · Linked case")).wait_for()
+    assert f"case={made.id}" in page.url
