@@ -44,6 +44,7 @@ class Settings(BaseSettings):
         None, description="Set by `coda app` while the case store has no account: lets the first admin be made."
     )
     session_idle_minutes: int = Field(30, gt=0, description="A workbench session ends after this many idle minutes.")
+    lease_minutes: int = Field(15, gt=0, description="How long a coder holds an open case, renewed as they work.")
     sign_in_failures: int = Field(5, gt=0, description="Wrong passwords in a row that lock an account.")
     sign_in_lock_minutes: int = Field(15, gt=0, description="How long a locked account stays locked.")
 

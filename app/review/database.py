@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Self
 
 from agent.reading.note_files import DEFAULT_MAX_BYTES
+from app.review import leases
 from app.review.records import REVIEW_STARTS, Case, CaseCode
 from app.review.rows import case_from_row, code_from_row, code_params
 from app.review.schema import open_schema
@@ -91,15 +92,19 @@ class CaseDatabase:
         with self._lock:
             yield self._conn
 
+    def _utc(self) -> datetime:
+        return self._clock().astimezone(UTC)
+
     def _now(self) -> str:
-        return self._clock().astimezone(UTC).isoformat(timespec="seconds")
+        return self._utc().isoformat(timespec="seconds")
 
     # -- decisions and rows ----------------------------------------------------------------------
 
     @contextmanager
-    def _decision(self, case_id: str) -> Iterator[tuple[sqlite3.Connection, Case]]:
+    def _decision(self, case_id: str, coder: str) -> Iterator[tuple[sqlite3.Connection, Case]]:
         with self._write() as conn:
             case = self._case(conn, case_id)
+            leases.check(conn, case.id, coder, self._utc)
             if case.status == "done":
                 raise DecisionRefused(f"case {case.id} is done: set its status back to in_review to change its codes")
             yield conn, case

@@ -26,7 +26,7 @@ class CaseDecisions(CaseDatabase):
     def accept(self, case_id: str, code: str, coder: str) -> CaseCode:
         """Accept a suggested code, or one rejected before (it joins the end of the live codes)."""
         coder = guards.coder_name(coder)
-        with self._decision(case_id) as (conn, case):
+        with self._decision(case_id, coder) as (conn, case):
             row = self._code(conn, case.id, code)
             if row.status in ON_CLAIM:
                 raise DecisionRefused(f"{row.code} is already {row.status} on case {case.id}")
@@ -42,7 +42,7 @@ class CaseDecisions(CaseDatabase):
         """Reject a live code (it leaves the claim, and loses the principal mark if it had it)."""
         coder = guards.coder_name(coder)
         reason = guards.reason(reason, "a rejection needs a reason: say why the code does not apply")
-        with self._decision(case_id) as (conn, case):
+        with self._decision(case_id, coder) as (conn, case):
             row = self._code(conn, case.id, code)
             if row.status == "rejected":
                 raise DecisionRefused(f"{row.code} is already rejected on case {case.id}")
@@ -64,7 +64,7 @@ class CaseDecisions(CaseDatabase):
         record = guards.book_code(self.book, new_code)
         new_code = record.code
         reason = " ".join((reason or "").split())
-        with self._decision(case_id) as (conn, case):
+        with self._decision(case_id, coder) as (conn, case):
             row = self._code(conn, case.id, old_code)
             if row.status == "rejected":
                 raise DecisionRefused(f"{row.code} is rejected on case {case.id}: add the code you want instead")
@@ -98,7 +98,7 @@ class CaseDecisions(CaseDatabase):
         coder = guards.coder_name(coder)
         record = guards.book_code(self.book, code)
         code, title = record.code, record.title
-        with self._decision(case_id) as (conn, case):
+        with self._decision(case_id, coder) as (conn, case):
             found = self._find(conn, case.id, code)
             if found is not None:
                 hint = "accept it instead" if found.status == "rejected" else "it is already there"
@@ -113,7 +113,7 @@ class CaseDecisions(CaseDatabase):
         """Move a live code to `new_sequence` (1..number of live codes); the others close up.
         Sequence 1 belongs to the principal: change it with `set_principal`."""
         coder = guards.coder_name(coder)
-        with self._decision(case_id) as (conn, case):
+        with self._decision(case_id, coder) as (conn, case):
             row = self._code(conn, case.id, code)
             live = [c for c in self._codes(conn, case.id) if c.status != "rejected"]
             if row.status == "rejected":
@@ -143,7 +143,7 @@ class CaseDecisions(CaseDatabase):
         """Mark a live code as the principal (first-listed) diagnosis: it moves to sequence 1, and
         the former principal, if any, loses the mark and follows it at 2."""
         coder = guards.coder_name(coder)
-        with self._decision(case_id) as (conn, case):
+        with self._decision(case_id, coder) as (conn, case):
             row = self._code(conn, case.id, code)
             if row.status == "rejected":
                 raise DecisionRefused(f"{row.code} is rejected on case {case.id}: accept it before making it principal")
@@ -166,7 +166,7 @@ class CaseDecisions(CaseDatabase):
         reason = guards.reason(
             reason, "keeping both codes of an Excludes1 pair needs a reason: say why the conditions are unrelated"
         )
-        with self._decision(case_id) as (conn, case):
+        with self._decision(case_id, coder) as (conn, case):
             rows = [self._code(conn, case.id, code_a), self._code(conn, case.id, code_b)]
             if rows[0].code == rows[1].code:
                 raise DecisionRefused(f"{rows[0].code} and {rows[1].code} are one code: an Excludes1 pair has two")

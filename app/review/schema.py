@@ -43,7 +43,8 @@ V2_TABLES = (
     )""",
 )
 REFERENCE_COLUMNS = ("patient_ref", "provider_ref", "insurer_ref", "coverage_ref")
-# What version 3 adds: the accounts that sign in (`app.review.accounts`).
+# What version 3 adds: the accounts that sign in (`app.review.accounts`) and the leases that
+# let one of them work a case at a time (`app.review.leases`).
 V3_TABLES = (
     """CREATE TABLE users(
         username TEXT PRIMARY KEY,
@@ -54,6 +55,11 @@ V3_TABLES = (
         failures INTEGER NOT NULL DEFAULT 0,
         locked_until TEXT,
         created_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE leases(
+        case_id TEXT PRIMARY KEY REFERENCES cases(id),
+        username TEXT NOT NULL,
+        expires_at TEXT NOT NULL
     )""",
 )
 

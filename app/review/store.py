@@ -14,7 +14,7 @@ codes go on the claim (`app.review.exports`).
 from __future__ import annotations
 
 from agent.records import REASONERS, SETTINGS, CodingResult, Finding, NonClinical
-from app.review import guards
+from app.review import guards, leases
 from app.review.decisions import CaseDecisions
 from app.review.records import CASE_STATUSES, REFERENCE_TYPES, AuditEntry, Case, CaseCode, KeptPair, References
 from app.review.rows import (
@@ -31,6 +31,7 @@ from index.errors import CaseNotFound, DataError, DecisionRefused
 
 # Audit actions that are not decisions on the codes: coding again does not discard them.
 _NOT_DECISIONS = ("coded", "status", "options", "reference")
+LEASE_MINUTES = 15
 
 
 class CaseStore(CaseDecisions):
@@ -75,6 +76,24 @@ class CaseStore(CaseDecisions):
             )
         return case
 
+    def open_case(self, case_id: str, coder: str, minutes: int = LEASE_MINUTES) -> leases.Lease:
+        """Take (or renew) the case's lease for `coder`: while it runs, only they change the case.
+        Refused, with who holds it and until when, while another account's lease runs."""
+        coder = guards.coder_name(coder)
+        with self._write() as conn:
+            case = self._case(conn, case_id)
+            return leases.take(conn, case.id, coder, self._utc, minutes)
+
+    def lease(self, case_id: str) -> leases.Lease | None:
+        """Who has the case open now, if anyone."""
+        with self._read() as conn:
+            return leases.holder(conn, case_id, self._utc)
+
+    def close_cases(self, coder: str) -> None:
+        """Give back the lease `coder` holds, if any (signing out)."""
+        with self._write() as conn:
+            leases.release(conn, coder)
+
     def list_cases(self) -> list[Case]:
         """Every case, in worklist order (the order they were created)."""
         with self._read() as conn:
@@ -101,6 +120,7 @@ class CaseStore(CaseDecisions):
         guards.one_of("status", status, CASE_STATUSES)
         with self._write() as conn:
             case = self._case(conn, case_id)
+            leases.check(conn, case.id, coder, self._utc)
             if case.status == status:
                 return case
             if status == "done":
@@ -126,6 +146,7 @@ class CaseStore(CaseDecisions):
         profile = profile or None
         with self._write() as conn:
             case = self._case(conn, case_id)
+            leases.check(conn, case.id, coder, self._utc)
             if not case.undecided:
                 status = case.status.replace("_", " ")
                 raise DecisionRefused(f"case {case.id} is {status}: its options can no longer change")
@@ -150,6 +171,7 @@ class CaseStore(CaseDecisions):
         given = {role: guards.reference(role, getattr(references, role)) for role in REFERENCE_TYPES}
         with self._write() as conn:
             case = self._case(conn, case_id)
+            leases.check(conn, case.id, coder, self._utc)
             if case.status == "done":
                 raise DecisionRefused(
                     f"case {case.id} is done: set its status back to in_review to change its references"
@@ -176,6 +198,7 @@ class CaseStore(CaseDecisions):
         coder = guards.coder_name(coder)
         with self._write() as conn:
             case = self._case(conn, case_id)
+            leases.check(conn, case.id, coder, self._utc)
             if case.status == "done":
                 raise DecisionRefused(
                     f"case {case.id} is done: set its status back to in_review before coding it again"

@@ -37,16 +37,32 @@ from app.workbench import (
     pick_from_click,
     profile_names,
 )
-from index.errors import CodaError
+from index.errors import CodaError, DecisionRefused
 from index.search import CodeSearch
 
 if TYPE_CHECKING:
     from agent.coder import Coder
 
 
+def hold(store: CaseStore, case: Case, minutes: int) -> None:
+    """Take or renew this coder's lease on the case as they work it; while another account holds
+    it, say who and until when (the case store refuses their changes meanwhile)."""
+    try:
+        store.open_case(case.id, coder_name(), minutes)
+    except DecisionRefused:
+        lease = store.lease(case.id)
+        if lease is not None:
+            st.warning(
+                f"**{md_escape(lease.username)}** has this case open until {lease.until()}: you can read it, "
+                "and your changes are refused until they close it or their lease runs out.",
+                icon=":material/lock_person:",
+            )
+
+
 def case_view(store: CaseStore, coder: Coder, search: CodeSearch, case: Case, settings: Settings) -> None:
     codes = store.codes(case.id)
     case_header(case)
+    hold(store, case, settings.lease_minutes)
     coding_options(store, settings, coder.release_dir, case)
     coding_bar(store, coder, case)
     known = [c.code for c in codes]

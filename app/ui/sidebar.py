@@ -39,7 +39,7 @@ def sidebar(store: CaseStore, settings: Settings, release_dir: Path) -> Case | N
         account = st.session_state["account"]
         with st.container(horizontal=True, vertical_alignment="center", key="signed_in"):
             st.caption(f"Signed in as **{md_escape(account.display_name)}** ({account.username}, {account.role})")
-            st.button("Sign out", key="sign_out", type="tertiary", on_click=sign_out)
+            st.button("Sign out", key="sign_out", type="tertiary", on_click=_sign_out, args=(store, account.username))
         cases = store.list_cases()
         st.markdown("#### Worklist")
         st.caption(" · ".join(f"{n} {STATUS_LABELS[s]}" for s, n in status_counts(cases).items()))
@@ -48,6 +48,11 @@ def sidebar(store: CaseStore, settings: Settings, release_dir: Path) -> Case | N
             st.info("No cases yet: add one below.")
         add_cases(store, settings, release_dir, expanded=not cases)
     return current
+
+
+def _sign_out(store: CaseStore, username: str) -> None:
+    store.close_cases(username)  # give back the open case at once, not when its lease runs out
+    sign_out()
 
 
 def worklist(store: CaseStore, cases: list[Case]) -> Case:

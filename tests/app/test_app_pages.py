@@ -558,3 +558,17 @@ def test_each_case_has_its_own_link_and_a_link_opens_its_case_after_sign_in(unsi
     assert at.session_state["case_id"] == "C0002" and at.query_params["case"] == "C0002"
     click(at, "open_C0001")
     assert at.query_params["case"] == "C0001"
+
+
+def test_a_case_another_coder_has_open_says_who_and_refuses_changes(app, cases):
+    at = code_it(paste(app, NOTE))
+    Accounts(cases).add("lee", PASSWORD, "coder", "Lee Park")
+    cases.close_cases("dana")
+    lease = cases.open_case("C0001", "lee")
+    at.run()
+    warning = next(plain(w.value) for w in at.main.warning if "has this case open" in w.value)
+    assert warning.startswith(f"**lee** has this case open until {lease.until()}")
+    click(at, "accept")
+    assert any("is open by lee" in plain(e.value) for e in at.main.error)
+    assert not any(c.status == "accepted" for c in cases.codes("C0001"))  # nothing of dana's was saved
+    assert cases.lease("C0001").username == "lee"

@@ -80,6 +80,7 @@ def server(tmp_path_factory, mini_data_dir) -> Iterator[tuple[str, Path]]:
     book = CodeStore(find_release(data_dir, "icd10cm") / STORE_FILE)
     with CaseStore(data_dir / "cases.sqlite", book) as store:
         Accounts(store).add(USER, PASSWORD, "coder", "Dana Reyes")
+        Accounts(store).add("lee", PASSWORD, "auditor", "Lee Park")
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CODA_")},
@@ -383,3 +384,21 @@ def test_a_case_link_survives_a_reload(page, server):
     sign_in(page)  # a reload is a new session: it signs in again, and comes back to the case
     page.get_by_role("heading", name=re.compile(f"{made.id} · Linked case")).wait_for()
     assert f"case={made.id}" in page.url
+
+
+def test_two_browsers_on_one_case_the_second_sees_who_holds_it(page, browser, server):
+    url, data_dir = server
+    with CaseStore(data_dir / "cases.sqlite", CodeStore(find_release(data_dir, "icd10cm") / STORE_FILE)) as store:
+        made = store.create_case("Shared note: essential hypertension.", title="Shared case")
+    page.goto(f"{url}/?case={made.id}")
+    sign_in(page)  # dana opens it first
+    page.get_by_role("heading", name=re.compile(f"{made.id} · Shared case")).wait_for()
+    context = browser.new_context()
+    try:
+        other = context.new_page()
+        other.set_default_timeout(WAIT_MS)
+        other.goto(f"{url}/?case={made.id}")
+        sign_in(other, "lee")
+        other.get_by_text(re.compile("dana has this case open until")).wait_for()
+    finally:
+        context.close()

@@ -143,6 +143,7 @@ def test_a_version_2_store_gains_the_accounts_table_and_keeps_its_cases(tmp_path
         store.create_case(NOTE, title="Kept")
     with closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("DROP TABLE users")
+        conn.execute("DROP TABLE leases")
         conn.execute("UPDATE schema_version SET version = 2")
     with CaseStore(path, book) as store:
         assert [c.title for c in store.list_cases()] == ["Kept"]

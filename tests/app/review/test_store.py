@@ -751,3 +751,39 @@ def test_one_store_serves_several_threads(store: CaseStore, coded: Case) -> None
 @pytest.mark.parametrize(("given", "expected"), [("e1122", "E11.22"), ("E11.22", "E11.22"), (" i10 ", "I10")])
 def test_dotted(given: str, expected: str) -> None:
     assert dotted(given) == expected
+
+
+# -- leases ------------------------------------------------------------------------------------
+
+
+def test_while_one_coder_has_a_case_open_another_ones_changes_are_refused(store: CaseStore, coded: Case) -> None:
+    lease = store.open_case(coded.id, "ana")
+    assert store.lease(coded.id) == lease and lease.username == "ana"
+    entries = len(store.audit(coded.id))
+    refusals = [
+        lambda: store.accept(coded.id, "E11.22", "lee"),
+        lambda: store.reject(coded.id, "I10", "Negated or ruled out in the note", "lee"),
+        lambda: store.set_references(coded.id, References(patient="Patient/1"), "lee"),
+        lambda: store.set_status(coded.id, "in_review", "lee"),
+        lambda: store.open_case(coded.id, "lee"),
+    ]
+    for refused in refusals:
+        with pytest.raises(DecisionRefused, match=rf"case C0001 is open by ana until {lease.until()}: your change"):
+            refused()
+    assert len(store.audit(coded.id)) == entries and store.codes(coded.id)[0].status == "suggested"
+    assert store.accept(coded.id, "E11.22", "ana").status == "accepted"  # the holder works on
+
+
+def test_a_lease_runs_out_and_is_given_back_on_another_case_or_on_sign_out(
+    store: CaseStore, coded: Case, clock
+) -> None:
+    store.open_case(coded.id, "ana", minutes=15)
+    clock.now += timedelta(minutes=15)
+    assert store.lease(coded.id) is None  # run out: anyone may take the case
+    assert store.open_case(coded.id, "lee").username == "lee"
+    other = store.create_case("HTN.", title="Other")
+    store.open_case(other.id, "lee")
+    assert store.lease(coded.id) is None and store.lease(other.id).username == "lee"
+    store.close_cases("lee")
+    assert store.lease(other.id) is None
+    assert store.accept(coded.id, "E11.22", "ana").status == "accepted"
