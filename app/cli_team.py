@@ -1,5 +1,6 @@
 """The workbench's edge commands: `coda app` starts it for a team (bound to the settings' address,
-the first admin made with a one-time setup code) and `coda users` manages its accounts."""
+the first admin made with a one-time setup code), `coda users` manages its accounts and
+`coda audit verify` checks its audit trail's seals."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def _case_store(settings: Settings) -> Any:
     from index.store import CodeStore
 
     book = CodeStore(find_release(settings.data_dir, settings.system, settings.release) / STORE_FILE)
-    return CaseStore(settings.cases_path(), book)
+    return CaseStore(settings.cases_path(), book, audit_key=settings.audit_key_bytes())
 
 
 def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
@@ -68,6 +69,17 @@ def cmd_app(args: argparse.Namespace, settings: Settings) -> int:
     return subprocess.call(command, env=env)
 
 
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    """Check the whole audit trail's seals with the settings' key; name the first broken entry."""
+    with _case_store(settings) as store:
+        verdict = store.verify_audit(settings.audit_key_bytes())
+    if verdict.intact:
+        print(f"the audit trail holds: {verdict.entries} entries, each sealed and chained to the one before")
+        return 0
+    print(f"the audit trail is broken at entry {verdict.broken}: {verdict.why}")
+    return 1
+
+
 def _new_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
@@ -83,6 +95,11 @@ def add_team_commands(sub: Any) -> None:
     app = sub.add_parser("app", help="start the workbench (on the settings' address, 127.0.0.1 by default)")
     app.add_argument("--port", type=int, default=8501)
     app.set_defaults(func=cmd_app)
+
+    audit = sub.add_parser("audit", help="the case store's audit trail").add_subparsers(dest="action", required=True)
+    audit.add_parser("verify", help="check every entry's seal; name the first broken one").set_defaults(
+        func=cmd_audit_verify
+    )
 
     accounts = sub.add_parser("users", help="the workbench's accounts")
     accounts.set_defaults(func=cmd_users)

@@ -3,6 +3,7 @@ or a `.env` file, and passed down. No other module reads the environment."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,11 @@ class Settings(BaseSettings):
     server_address: str = Field(
         "127.0.0.1", description="Where `make app` listens; for a team, behind a TLS reverse proxy, never bare."
     )
+    audit_key: SecretStr | None = Field(
+        None,
+        description="Seals the audit trail (HMAC). Unset: a key made once in <data_dir>/audit.key; a team keeps "
+        "it in a secret store, away from whoever can write the database.",
+    )
     setup_code: SecretStr | None = Field(
         None, description="Set by `coda app` while the case store has no account: lets the first admin be made."
     )
@@ -51,6 +57,21 @@ class Settings(BaseSettings):
     def cases_path(self) -> Path:
         """The case store: cases, decisions, the audit trail and the accounts that sign in."""
         return self.data_dir / "cases.sqlite"
+
+    def audit_key_bytes(self) -> bytes:
+        """The audit trail's key: the setting, else the key file beside the case store (made once,
+        readable by its owner only)."""
+        if self.audit_key is not None and self.audit_key.get_secret_value():
+            return self.audit_key.get_secret_value().encode("utf-8")
+        path = self.data_dir / "audit.key"
+        if not path.exists():
+            import secrets
+
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w", encoding="ascii") as out:
+                out.write(secrets.token_hex(32))
+        return path.read_text(encoding="ascii").strip().encode("ascii")
 
     def sign_in_policy(self) -> Any:
         from app.review.accounts import SignInPolicy

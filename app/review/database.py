@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Self
 
 from agent.reading.note_files import DEFAULT_MAX_BYTES
-from app.review import leases
+from app.review import audit_chain, leases
 from app.review.records import REVIEW_STARTS, Case, CaseCode
 from app.review.rows import case_from_row, code_from_row, code_params
 from app.review.schema import open_schema
@@ -40,8 +40,10 @@ class CaseDatabase:
         book: CodeStore,
         clock: Callable[[], datetime] | None = None,
         max_note_bytes: int = DEFAULT_MAX_BYTES,
+        audit_key: bytes | None = None,
     ) -> None:
         self.path = Path(path)
+        self.audit_key = audit_key  # seals each audit entry (app.review.audit_chain); None: unsealed
         self.book = book
         self.max_note_bytes = max_note_bytes
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -61,6 +63,11 @@ class CaseDatabase:
         except BaseException:
             self._conn.close()
             raise
+
+    def verify_audit(self, key: bytes) -> audit_chain.Verdict:
+        """Whether the whole audit trail still holds under `key` (see `app.review.audit_chain`)."""
+        with self._read() as conn:
+            return audit_chain.verify(conn, key)
 
     def close(self) -> None:
         with self._lock:
@@ -126,8 +133,8 @@ class CaseDatabase:
         conn.execute("UPDATE cases SET status = ?, updated_at = ? WHERE id = ?", (status, at, case.id))
         self._audit(conn, case.id, at, coder, action, before, after, reason)
 
-    @staticmethod
     def _audit(
+        self,
         conn: sqlite3.Connection,
         case_id: str,
         at: str,
@@ -137,10 +144,7 @@ class CaseDatabase:
         after: str | None,
         reason: str,
     ) -> None:
-        conn.execute(
-            "INSERT INTO audit(case_id, at, coder, action, code_before, code_after, reason) VALUES (?,?,?,?,?,?,?)",
-            (case_id, at, coder, action, before, after, reason),
-        )
+        audit_chain.append(conn, self.audit_key, (case_id, at, coder, action, before, after, reason))
 
     @staticmethod
     def _set_rejected(conn: sqlite3.Connection, case_id: str, code: str, reason: str) -> None:

@@ -116,7 +116,8 @@ SCHEMA = (
         action TEXT NOT NULL,
         code_before TEXT,
         code_after TEXT,
-        reason TEXT NOT NULL
+        reason TEXT NOT NULL,
+        chain TEXT
     )""",
     "CREATE INDEX audit_case ON audit(case_id, id)",
     *V2_TABLES,
@@ -162,6 +163,8 @@ def _migrate_v1(conn: sqlite3.Connection) -> None:
 
 
 def _migrate_v2(conn: sqlite3.Connection) -> None:
-    """Version 2 to 3, in the caller's transaction: the accounts table."""
+    """Version 2 to 3, in the caller's transaction: the accounts and leases tables, and the audit
+    trail's seal (`app.review.audit_chain`; entries written before carry none)."""
     for statement in V3_TABLES:
         conn.execute(statement)
+    conn.execute("ALTER TABLE audit ADD COLUMN chain TEXT")

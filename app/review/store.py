@@ -14,7 +14,7 @@ codes go on the claim (`app.review.exports`).
 from __future__ import annotations
 
 from agent.records import REASONERS, SETTINGS, CodingResult, Finding, NonClinical
-from app.review import guards, leases
+from app.review import audit_chain, guards, leases
 from app.review.decisions import CaseDecisions
 from app.review.records import CASE_STATUSES, REFERENCE_TYPES, AuditEntry, Case, CaseCode, KeptPair, References
 from app.review.rows import (
@@ -243,7 +243,8 @@ class CaseStore(CaseDecisions):
         """The case's audit trail, oldest first."""
         with self._read() as conn:
             self._case(conn, case_id)
-            rows = conn.execute("SELECT * FROM audit WHERE case_id = ? ORDER BY id", (case_id,))
+            fields = ", ".join(audit_chain.FIELDS)
+            rows = conn.execute(f"SELECT {fields} FROM audit WHERE case_id = ? ORDER BY id", (case_id,))
             return [AuditEntry(**dict(r)) for r in rows]
 
     def findings(self, case_id: str) -> list[Finding]:

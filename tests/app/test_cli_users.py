@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from app.cli import EXIT_ERROR, run
@@ -67,3 +69,22 @@ def test_coda_app_binds_to_this_machine_and_offers_a_setup_code_until_an_account
     monkeypatch.delenv("CODA_SETUP_CODE", raising=False)
     coda(capsys, monkeypatch, workbench_data_dir, "app")
     assert "CODA_SETUP_CODE" not in started[-1][1]
+
+
+def test_audit_verify_holds_until_an_entry_is_changed_behind_the_stores_back(
+    capsys, monkeypatch, workbench_data_dir, mini_search
+):
+    settings = Settings(data_dir=workbench_data_dir, _env_file=None)
+    key = settings.audit_key_bytes()
+    assert (workbench_data_dir / "audit.key").stat().st_mode & 0o777 == 0o600 and len(key) == 64
+    with CaseStore(workbench_data_dir / "cases.sqlite", mini_search.store, audit_key=key) as store:
+        case = store.create_case("HTN.")
+        store.set_status(case.id, "in_review", "dana")
+        store.set_status(case.id, "new", "dana")
+    code, out, _ = coda(capsys, monkeypatch, workbench_data_dir, "audit", "verify")
+    assert code == 0 and out.startswith("the audit trail holds: 2 entries")
+    with closing(sqlite3.connect(workbench_data_dir / "cases.sqlite")) as conn, conn:
+        conn.execute("DROP TRIGGER audit_no_update")
+        conn.execute("UPDATE audit SET reason = 'new -> done' WHERE id = 1")
+    code, out, _ = coda(capsys, monkeypatch, workbench_data_dir, "audit", "verify")
+    assert code == 1 and out.startswith("the audit trail is broken at entry 1: its seal does not match")

@@ -144,7 +144,9 @@ def test_a_version_2_store_gains_the_accounts_table_and_keeps_its_cases(tmp_path
     with closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("DROP TABLE users")
         conn.execute("DROP TABLE leases")
+        conn.execute("ALTER TABLE audit DROP COLUMN chain")
         conn.execute("UPDATE schema_version SET version = 2")
     with CaseStore(path, book) as store:
         assert [c.title for c in store.list_cases()] == ["Kept"]
     assert version(path) == 3 and columns(path, "users")[0] == "username"
+    assert columns(path, "audit")[-1] == "chain"
