@@ -32,7 +32,10 @@ def add_code_panel(store: CaseStore, search: CodeSearch, case: Case) -> None:
             st.info("No codes found.")
             return
         labels = {h.code: f"{h.code} {md_escape(h.title)}" + ("" if h.billable else " · not billable") for h in hits}
-        choice = st.radio("Results", list(labels), key=f"add_choice_{query}", format_func=labels.__getitem__)
+        # Best first, none chosen: the coder picks the code they add, never the first hit by default.
+        choice = st.radio(
+            "Results", list(labels), key=f"add_choice_{query}", format_func=labels.__getitem__, index=None
+        )
         if choice:
             evidence = quoted_evidence(case)
             st.button(

@@ -300,7 +300,9 @@ def test_change_add_move_and_principal(app, cases):
     assert [plain(t.value) for t in at.toast] == ["Changed E11.22 to E11.29"]
     assert panel_code(at) == "E11.29"
     at.text_input(key="add_query").input("I12.9").run()
-    assert at.radio(key="add_choice_I12.9").value == "I12.9"
+    assert at.radio(key="add_choice_I12.9").value is None  # the best hit is first, not chosen
+    assert not [b for b in at.button if b.key == "add_code"]
+    at.radio(key="add_choice_I12.9").set_value("I12.9").run()
     click(at, "add_code")
     assert panel_code(at) == "I12.9"
     click(at, "move_up")  # I12.9 from 4 to 3
@@ -422,6 +424,7 @@ def test_markup_in_a_pasted_note_is_shown_as_text(app):
 def test_a_code_the_coder_adds_is_linked_to_the_words_they_quote(app, cases):
     at = code_it(paste(app, NOTE))
     at.text_input(key="add_query").input("I12.9").run()
+    at.radio(key="add_choice_I12.9").set_value("I12.9").run()
     at.text_input(key="add_quote").input("kidney failure").run()  # not in the note
     assert at.button(key="add_code").disabled
     assert "Those words are not in the note: quote them as the note has them." in [w.value for w in at.warning]
