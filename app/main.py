@@ -21,6 +21,7 @@ from app.ui.case_page import case_view
 from app.ui.session import show_flashes
 from app.ui.sidebar import sidebar
 from app.ui.sign_in import signed_in
+from app.ui.team_page import TEAM_ROLES, team_page
 from app.workbench import md_escape
 from index.errors import CodaError, IndexNotBuilt
 from index.search import CodeSearch
@@ -90,9 +91,12 @@ def main() -> None:
     search = code_search(*key, the_coder)
     store = case_store(str(settings.cases_path()), str(the_coder.release_dir), search.store, settings.audit_key_bytes())
     setup = settings.setup_code.get_secret_value() if settings.setup_code else None
-    signed_in(Accounts(store, settings.sign_in_policy()), settings.session_idle_minutes, setup)
+    account = signed_in(Accounts(store, settings.sign_in_policy()), settings.session_idle_minutes, setup)
     case = sidebar(store, settings, the_coder.release_dir)
     show_flashes()
+    if account.role in TEAM_ROLES and st.session_state.get("team_view"):
+        team_page(store)
+        return
     if case is None:
         st.title("Coda workbench")
         st.markdown(

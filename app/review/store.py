@@ -247,6 +247,12 @@ class CaseStore(CaseDecisions):
             rows = conn.execute(f"SELECT {fields} FROM audit WHERE case_id = ? ORDER BY id", (case_id,))
             return [AuditEntry(**dict(r)) for r in rows]
 
+    def all_audit(self) -> list[AuditEntry]:
+        """Every case's audit trail, oldest first (what the team view counts)."""
+        with self._read() as conn:
+            rows = conn.execute(f"SELECT {', '.join(audit_chain.FIELDS)} FROM audit ORDER BY id")
+            return [AuditEntry(**dict(r)) for r in rows]
+
     def findings(self, case_id: str) -> list[Finding]:
         """The guideline findings the agent reported with its result (they are not recomputed)."""
         with self._read() as conn:

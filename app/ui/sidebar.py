@@ -18,6 +18,7 @@ from app.review.store import CaseStore
 from app.settings import Settings
 from app.ui.session import flash, open_case
 from app.ui.sign_in import sign_out
+from app.ui.team_page import TEAM_ROLES
 from app.workbench import (
     STATUS_COLOURS,
     STATUS_LABELS,
@@ -40,6 +41,8 @@ def sidebar(store: CaseStore, settings: Settings, release_dir: Path) -> Case | N
         with st.container(horizontal=True, vertical_alignment="center", key="signed_in"):
             st.caption(f"Signed in as **{md_escape(account.display_name)}** ({account.username}, {account.role})")
             st.button("Sign out", key="sign_out", type="tertiary", on_click=_sign_out, args=(store, account.username))
+        if account.role in TEAM_ROLES:
+            st.toggle("Team view", key="team_view")
         cases = store.list_cases()
         st.markdown("#### Worklist")
         st.caption(" · ".join(f"{n} {STATUS_LABELS[s]}" for s, n in status_counts(cases).items()))

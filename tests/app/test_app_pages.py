@@ -575,3 +575,22 @@ def test_a_case_another_coder_has_open_says_who_and_refuses_changes(app, cases):
     assert any("is open by lee" in plain(e.value) for e in at.main.error)
     assert not any(c.status == "accepted" for c in cases.codes("C0001"))  # nothing of dana's was saved
     assert cases.lease("C0001").username == "lee"
+
+
+def test_the_team_view_is_for_auditors_and_admins(unsigned, cases):
+    at = sign_in(unsigned)
+    assert not [t for t in at.sidebar.toggle if t.key == "team_view"]  # a coder has no team view
+    at.session_state["team_view"] = True
+    at.run()
+    assert "### Team" not in [m.value for m in at.main.markdown]
+    Accounts(cases).add("lee", PASSWORD, "auditor", "Lee Park")
+    case = cases.create_case("HTN.", title="Worked")
+    cases.set_status(case.id, "in_review", "dana")
+    at.session_state["team_view"] = False
+    next(b for b in at.sidebar.button if b.key == "sign_out").click().run()
+    at = sign_in(at, "lee")
+    at.sidebar.toggle(key="team_view").set_value(True).run()
+    assert "### Team" in [m.value for m in at.main.markdown]
+    table = at.main.dataframe[0].value
+    assert list(table["coder"]) == ["dana"] and list(table["cases"]) == [1]
+    assert [b.label for b in at.get("download_button")] == ["Download CSV"]
