@@ -78,13 +78,15 @@ def code_colours(codes: Sequence[CaseCode]) -> dict[str, str]:
     """One highlight colour per live code (suggested, accepted, added), stable while the coder works.
 
     Colours are handed out in note order (by each code's first evidence span; codes without evidence
-    last, by code) over every code the agent suggested or the coder added, including those the
+    last, by code; the coder's own codes after the agent's) over every code the agent suggested or
+    the coder added, including those the
     coder has since rejected: so accepting, rejecting, moving or changing a code never repaints the
     others, and highlights that sit next to each other get far-apart hues. (A suggestion keeps its
     confidence when rejected; a candidate the agent rejected has none.)
     """
     kept = [c for c in codes if c.status in LIVE or c.confidence is not None]
-    kept.sort(key=lambda c: (min((e.start for e in c.evidence), default=_NO_EVIDENCE), c.code))
+    # The coder's own codes come after the agent's, so adding one never repaints the agent's.
+    kept.sort(key=lambda c: (c.origin == "coder", min((e.start for e in c.evidence), default=_NO_EVIDENCE), c.code))
     colours = palette([c.code for c in kept])
     return {c.code: colours[c.code] for c in codes if c.status in LIVE}
 

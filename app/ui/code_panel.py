@@ -1,6 +1,6 @@
-"""The selected code's panel: the coder's decisions on it (accept, move, make principal, reject with
-a reason, change to a related code), then why the agent suggested it (its words in the note, the
-agent's steps, its alternatives) and its Tabular entry with the guideline checks that name it.
+"""The selected code's panel: why the agent suggested it (its words in the note, the agent's steps,
+its alternatives) and its Tabular entry with the guideline checks that name it, then the coder's
+decisions on it (accept, move, make principal, reject with a reason, change to a related code).
 
 Each decision runs as a widget callback through `act`, so the page that follows a click already
 shows its result, and a refused decision becomes a message.
@@ -43,7 +43,7 @@ def code_panel(
     colours: dict[str, str],
     entries: list[AuditEntry],
 ) -> None:
-    """The selected code: its decisions, then why the agent suggested it."""
+    """The selected code: why the agent suggested it, then the coder's decisions."""
     code = next((c for c in codes if c.code == selected), None)
     if code is None:
         st.caption("Select a code in the list, or click a highlight in the note, to see why it was suggested.")
@@ -61,8 +61,8 @@ def code_panel(
         if code.status == "rejected":
             who = rejected_by(code.code, entries) or "the agent"
             st.info(f"Rejected by {md_escape(who)}: {md_escape(code.reason)}")
+        reasoning(search, case, codes, code, validation, colours)  # why first, then what to do
         decision_buttons(store, search, case, codes, code, done)
-        reasoning(search, case, codes, code, validation, colours)
 
 
 def decision_buttons(

@@ -3,6 +3,7 @@ spans of the note, clicks, the codes a coder may change to, quotes, reasoning an
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -106,6 +107,13 @@ def test_colours_follow_the_note_and_do_not_change_when_a_code_is_rejected():
     assert before == first
     rejected = [DM, HTN, code("N18.30", "rejected", 4, evidence=CKD.evidence), ASTHMA]
     assert code_colours(rejected) == {"E11.22": first["E11.22"], "I10": first["I10"]}
+
+
+def test_a_code_the_coder_adds_leaves_the_other_colours_as_they_were():
+    before = code_colours(CODES)
+    added = replace(code("E87.1", "added", 5, evidence=DM.evidence), origin="coder")  # words before the others'
+    after = code_colours([*CODES, added])
+    assert {c: after[c] for c in before} == before and after["E87.1"] not in before.values()
 
 
 def test_code_rows_in_list_order():
