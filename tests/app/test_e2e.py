@@ -103,6 +103,8 @@ def server(tmp_path_factory, mini_data_dir) -> Iterator[tuple[str, Path]]:
         "127.0.0.1",
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "viewer",  # as `coda app` serves it: no developer menu, no Deploy
     ]
     with open(log, "wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -366,6 +368,7 @@ def test_without_a_sign_in_a_browser_sees_no_case_and_a_wrong_password_is_refuse
         sign_in(page)
         page.get_by_role("heading", name="Worklist").wait_for()
         assert page.get_by_text("Signed in as").count() == 1
+        assert page.get_by_role("button", name="Deploy").count() == 0
         page.get_by_role("button", name="Sign out").click()
         page.get_by_role("button", name="Sign in").wait_for()
         assert page.get_by_role("heading", name="Worklist").count() == 0
