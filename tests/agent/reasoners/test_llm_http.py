@@ -166,10 +166,12 @@ def test_a_malformed_answer_falls_back_without_retrying(endpoint_for, behaviour,
 
 def test_a_batch_against_a_failing_endpoint_stops_calling_it(endpoint_for):
     coder, endpoint = endpoint_for(status(500))
-    started = time.monotonic()
     results = [coder.code(NOTE, INPATIENT, note_id=f"n{i}") for i in range(10)]
     assert endpoint.requests == 1 + LIMITS.max_retries  # the first note only; the breaker is open after it
-    assert within_deadline(results[0], time.monotonic() - started)  # all ten notes within one deadline
+    # The batch spends one deadline on the model, on its first note, and none after: measured as the
+    # model's own time, not the batch's wall time, which the offline reasoner's share and a busy
+    # machine stretch.
+    assert results[0].model_seconds is not None and results[0].model_seconds < DEADLINE + SLACK
     assert all(suggested(r) == OFFLINE_CODES for r in results)
     assert all("circuit" not in (r.fallback or "") for r in results[:1])
     assert all("it failed on an earlier note" in (r.fallback or "") for r in results[1:])
