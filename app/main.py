@@ -17,6 +17,7 @@ import streamlit as st
 from app.review.accounts import Accounts
 from app.review.store import CaseStore
 from app.settings import Settings
+from app.ui.accounts_page import accounts_page
 from app.ui.case_page import case_view
 from app.ui.session import show_flashes
 from app.ui.sidebar import sidebar
@@ -94,6 +95,9 @@ def main() -> None:
     account = signed_in(Accounts(store, settings.sign_in_policy()), settings.session_idle_minutes, setup)
     case = sidebar(store, settings, the_coder.release_dir)
     show_flashes()
+    if st.session_state.get("accounts_view"):
+        accounts_page(Accounts(store, settings.sign_in_policy()), account)
+        return
     if account.role in TEAM_ROLES and st.session_state.get("team_view"):
         team_page(store)
         return

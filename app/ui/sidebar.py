@@ -16,6 +16,7 @@ from app.review.intake import list_samples, notes_from_uploads, upload_title
 from app.review.records import Case
 from app.review.store import CaseStore
 from app.settings import Settings
+from app.ui.accounts_page import ADMIN
 from app.ui.session import flash, open_case
 from app.ui.sign_in import sign_out
 from app.ui.team_page import TEAM_ROLES
@@ -43,6 +44,8 @@ def sidebar(store: CaseStore, settings: Settings, release_dir: Path) -> Case | N
             st.button("Sign out", key="sign_out", type="tertiary", on_click=_sign_out, args=(store, account.username))
         if account.role in TEAM_ROLES:
             st.toggle("Team view", key="team_view")
+        if account.role == ADMIN:
+            st.toggle("Accounts", key="accounts_view")
         cases = store.list_cases()
         st.markdown("#### Worklist")
         st.caption(" · ".join(f"{n} {STATUS_LABELS[s]}" for s, n in status_counts(cases).items()))

@@ -42,7 +42,7 @@ def signed_in(accounts: Accounts, idle_minutes: int, setup_code: str | None = No
 
 def sign_out(message: str = "") -> None:
     """End this browser session's sign-in and forget what it had open."""
-    for key in ("account", "last_seen", "case_id", "selected"):
+    for key in ("account", "last_seen", "case_id", "selected", "team_view", "accounts_view"):
         st.session_state.pop(key, None)
     if message:
         flash("info", message)

@@ -594,3 +594,27 @@ def test_the_team_view_is_for_auditors_and_admins(unsigned, cases):
     table = at.main.dataframe[0].value
     assert list(table["coder"]) == ["dana"] and list(table["cases"]) == [1]
     assert [b.label for b in at.get("download_button")] == ["Download CSV"]
+
+
+def test_only_an_admin_reaches_the_accounts_page(unsigned, cases):
+    at = sign_in(unsigned)  # dana, a coder
+    assert not [t for t in at.sidebar.toggle if t.key == "accounts_view"]
+    at.session_state["accounts_view"] = True  # asked for anyway
+    at.run()
+    assert [plain(e.value) for e in at.main.error] == ["Only an admin manages accounts."]
+    assert "### Accounts" not in [m.value for m in at.main.markdown]
+
+    Accounts(cases).add("ana", PASSWORD, "admin", "Ana Silva")
+    next(b for b in at.sidebar.button if b.key == "sign_out").click().run()
+    at = sign_in(at, "ana")
+    at.sidebar.toggle(key="accounts_view").set_value(True).run()
+    assert list(at.main.dataframe[0].value["user"]) == ["ana", "dana"]
+    at.text_input(key="new_user").input("lee")
+    at.text_input(key="new_name").input("Lee Park")
+    at.selectbox(key="new_role").select("auditor")
+    at.text_input(key="new_password").input(PASSWORD)
+    next(b for b in at.main.button if b.label == "Add the account").click().run()
+    assert Accounts(cases).sign_in("lee", PASSWORD).role == "auditor"
+    at.selectbox(key="toggle_user").select("dana").run()
+    click(at, "toggle_account")
+    assert Accounts(cases).get("dana").disabled

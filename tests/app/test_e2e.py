@@ -81,6 +81,7 @@ def server(tmp_path_factory, mini_data_dir) -> Iterator[tuple[str, Path]]:
     with CaseStore(data_dir / "cases.sqlite", book) as store:
         Accounts(store).add(USER, PASSWORD, "coder", "Dana Reyes")
         Accounts(store).add("lee", PASSWORD, "auditor", "Lee Park")
+        Accounts(store).add("ana", PASSWORD, "admin", "Ana Silva")
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CODA_")},
@@ -369,9 +370,14 @@ def test_without_a_sign_in_a_browser_sees_no_case_and_a_wrong_password_is_refuse
         page.get_by_role("heading", name="Worklist").wait_for()
         assert page.get_by_text("Signed in as").count() == 1
         assert page.get_by_role("button", name="Deploy").count() == 0
+        assert page.get_by_text("Accounts", exact=True).count() == 0  # a coder has no admin actions
         page.get_by_role("button", name="Sign out").click()
         page.get_by_role("button", name="Sign in").wait_for()
         assert page.get_by_role("heading", name="Worklist").count() == 0
+        sign_in(page, "ana")  # an admin has them
+        page.get_by_text("Accounts", exact=True).click()
+        page.get_by_role("heading", name="Accounts").wait_for()
+        page.get_by_role("button", name="Add the account").wait_for()
     finally:
         context.close()
 
