@@ -112,8 +112,8 @@ class AuditEntry:
     actions); for "kept_excludes1" they are the pair, in code order. `reason` is the coder's
     reason; for "moved" it says "3 -> 1", for "status" "in_review -> done", for "reference"
     "patient: (none) -> Patient/123". Actions: coded, options, reference, accepted, rejected,
-    changed, added, moved, principal, kept_excludes1, status. The move to "in_review" that a
-    case's first decision makes has no entry of its own.
+    changed, added, moved, principal, kept_excludes1, status, signed_off (an auditor's sign-off).
+    The move to "in_review" that a case's first decision makes has no entry of its own.
     """
 
     id: int

@@ -115,6 +115,27 @@ class CaseStore(CaseDecisions):
             cases = cases[start:] + cases[: start - 1]
         return next((c for c in cases if c.status != "done"), None)
 
+    def sign_off(self, case_id: str, auditor: str) -> AuditEntry:
+        """The second-level review's sign-off of a done case, by an auditor or admin account that
+        took no part in coding it (no entry of theirs on the case but status changes, such as
+        reopening it for its coder, and earlier sign-offs)."""
+        auditor = guards.coder_name(auditor)
+        with self._write() as conn:
+            case = self._case(conn, case_id)
+            role = conn.execute("SELECT role FROM users WHERE username = ? AND disabled = 0", (auditor,)).fetchone()
+            if role is None or role[0] not in ("auditor", "admin"):
+                raise DecisionRefused(f"only an auditor or an admin signs off a case; {auditor} is not one")
+            if case.status != "done":
+                raise DecisionRefused(f"case {case.id} is not done: it is signed off once its coder marks it done")
+            worked = conn.execute(
+                "SELECT count(*) FROM audit WHERE case_id = ? AND coder = ? AND action NOT IN ('signed_off', 'status')",
+                (case.id, auditor),
+            ).fetchone()[0]
+            if worked:
+                raise DecisionRefused(f"{auditor} worked on case {case.id}: another auditor signs it off")
+            self._audit(conn, case.id, self._now(), auditor, "signed_off", None, None, "")
+        return self.audit(case.id)[-1]
+
     def set_status(self, case_id: str, status: str, coder: str) -> Case:
         coder = guards.coder_name(coder)
         guards.one_of("status", status, CASE_STATUSES)

@@ -99,6 +99,14 @@ def claim_section(
             **download,
         )
         st.space("stretch")
+        if case.status == "done" and st.session_state["account"].role in ("auditor", "admin"):
+            st.button(
+                "Sign off",
+                key="sign_off",
+                icon=":material/verified_user:",
+                on_click=sign_off,
+                args=(store, case.id),
+            )
         if case.status == "done":
             st.button(
                 "Reopen for review",
@@ -195,6 +203,10 @@ def audit_trail(case: Case, entries: list[AuditEntry]) -> None:
 
 
 # -- callbacks --------------------------------------------------------------------------------------
+
+
+def sign_off(store: CaseStore, case_id: str) -> None:
+    act(lambda: store.sign_off(case_id, coder_name()), f"Signed off {case_id}")
 
 
 def set_status(store: CaseStore, case_id: str, status: str, done: str) -> None:

@@ -618,3 +618,19 @@ def test_only_an_admin_reaches_the_accounts_page(unsigned, cases):
     at.selectbox(key="toggle_user").select("dana").run()
     click(at, "toggle_account")
     assert Accounts(cases).get("dana").disabled
+
+
+def test_an_auditor_signs_off_a_done_case_a_coder_cannot(unsigned, cases):
+    case = cases.create_case("HTN.", title="To sign off")
+    htn = Suggestion("I10", "Essential (primary) hypertension", (Evidence(0, 4, "HTN."),), 0.8, principal=True)
+    cases.save_result(case.id, CodingResult(case.id, codes=[htn]), "dana")
+    cases.accept(case.id, "I10", "dana")
+    cases.set_status(case.id, "done", "dana")
+    Accounts(cases).add("lee", PASSWORD, "auditor", "Lee Park")
+    at = sign_in(unsigned)  # dana, a coder, marked it done
+    assert not [b for b in at.main.button if b.key == "sign_off"]
+    next(b for b in at.sidebar.button if b.key == "sign_out").click().run()
+    at = sign_in(at, "lee")
+    click(at, "sign_off")
+    assert [plain(t.value) for t in at.toast] == ["Signed off C0001"]
+    assert [(e.coder, e.action) for e in cases.audit("C0001")][-1] == ("lee", "signed_off")

@@ -787,3 +787,28 @@ def test_a_lease_runs_out_and_is_given_back_on_another_case_or_on_sign_out(
     store.close_cases("lee")
     assert store.lease(other.id) is None
     assert store.accept(coded.id, "E11.22", "ana").status == "accepted"
+
+
+# -- the auditor's sign-off -----------------------------------------------------------------------
+
+
+def test_an_auditor_who_did_not_code_the_case_signs_it_off_once_it_is_done(store: CaseStore, coded: Case) -> None:
+    from app.review.accounts import Accounts
+
+    accounts = Accounts(store)
+    accounts.add("lee", "a long passphrase", "auditor")
+    accounts.add("ana", "a long passphrase", "admin")
+    accounts.add("dana", "a long passphrase", "coder")
+    with pytest.raises(DecisionRefused, match="case C0001 is not done"):
+        store.sign_off(coded.id, "lee")
+    decide_all(store, coded.id)
+    store.set_status(coded.id, "done", "ana")  # ana (an admin) coded it
+    with pytest.raises(DecisionRefused, match="only an auditor or an admin signs off a case; dana is not one"):
+        store.sign_off(coded.id, "dana")
+    with pytest.raises(DecisionRefused, match="ana worked on case C0001: another auditor signs it off"):
+        store.sign_off(coded.id, "ana")
+    entry = store.sign_off(coded.id, "lee")
+    assert (entry.coder, entry.action) == ("lee", "signed_off")
+    accounts.set_disabled("lee")
+    with pytest.raises(DecisionRefused, match="lee is not one"):
+        store.sign_off(coded.id, "lee")
