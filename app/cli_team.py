@@ -44,8 +44,7 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{changed.username} is {'disabled' if changed.disabled else 'enabled'}")
         else:
             for a in accounts.list():
-                state = "disabled" if a.disabled else ("locked" if a.locked_until else "active")
-                print(f"{a.username:<20} {a.role:<8} {state:<9} {a.display_name}  (since {a.created_at[:10]})")
+                print(f"{a.username:<20} {a.role:<8} {a.state:<9} {a.display_name}  (since {a.created_at[:10]})")
     return 0
 
 

@@ -34,6 +34,11 @@ class Lead:
     matched: str
 
 
+def _evidence_rows(statements: Sequence[Statement], embedded: int) -> list[int]:
+    """The embedded statements (the first `embedded`) long enough to be a code's evidence."""
+    return [i for i, s in enumerate(statements[:embedded]) if len(s.text.split()) >= MIN_WORDS]
+
+
 def take(leads: list[Lead], slot) -> None:  # type: ignore[no-untyped-def]
     """Make each lead a candidate (or add to one) through the locate step's `slot`."""
     for lead in leads:
@@ -63,7 +68,7 @@ class CorpusLeads:
         votes = profile.neighbours.votes(note_vector)
         ranked = sorted((-v, c) for c, v in votes.items() if v >= MIN_NEIGHBOUR_VOTE)
         wanted = [c for _, c in ranked[:NEIGHBOUR_CODES]]
-        usable = [i for i, s in enumerate(statements[: len(embeddings)]) if len(s.text.split()) >= MIN_WORDS]
+        usable = _evidence_rows(statements, len(embeddings))
         if not usable:
             return []
         matrix = embeddings[usable]
@@ -106,7 +111,7 @@ class CorpusLeads:
         (`vectors` and the vectors `search` holds are in the same space)."""
         if vectors is None:
             return {}
-        usable = [i for i, s in enumerate(statements[: len(vectors)]) if len(s.text.split()) >= MIN_WORDS]
+        usable = _evidence_rows(statements, len(vectors))
         found = self._vectors(list(codes), search)
         if not usable or not found:
             return {}

@@ -39,6 +39,11 @@ class Account:
     created_at: str
     locked_until: str | None = None
 
+    @property
+    def state(self) -> str:
+        """disabled, locked (a lock was set) or active: what the account lists show."""
+        return "disabled" if self.disabled else ("locked" if self.locked_until else "active")
+
 
 @dataclass(frozen=True)
 class SignInPolicy:

@@ -24,7 +24,7 @@ def accounts_page(accounts: Accounts, account: Account) -> None:
                 "user": a.username,
                 "name": a.display_name,
                 "role": a.role,
-                "state": "disabled" if a.disabled else ("locked" if a.locked_until else "active"),
+                "state": a.state,
                 "since": a.created_at[:10],
             }
             for a in listed

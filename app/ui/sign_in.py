@@ -81,9 +81,7 @@ def _first_admin(accounts: Accounts, setup_code: str | None) -> None:
     except AccountError as exc:
         st.error(md_escape(str(exc)), icon=":material/error:")
         return
-    st.session_state["account"] = account
-    st.session_state["last_seen"] = time.monotonic()
-    st.rerun()
+    _start(account)
 
 
 def _form(accounts: Accounts) -> None:
@@ -103,6 +101,11 @@ def _form(accounts: Accounts) -> None:
     except AccountError as exc:
         st.error(md_escape(str(exc)), icon=":material/lock:")
         return
+    _start(account)
+
+
+def _start(account: Account) -> None:
+    """This browser session is now `account`'s: the page runs again, signed in."""
     st.session_state["account"] = account
     st.session_state["last_seen"] = time.monotonic()
     st.rerun()
