@@ -26,7 +26,7 @@ def _case_store(settings: Settings) -> Any:
     from index.store import CodeStore
 
     book = CodeStore(find_release(settings.data_dir, settings.system, settings.release) / STORE_FILE)
-    return CaseStore(settings.cases_path(), book, audit_key=settings.audit_key_bytes())
+    return CaseStore(settings.case_store_target(), book, audit_key=settings.audit_key_bytes())
 
 
 def cmd_users(args: argparse.Namespace, settings: Settings) -> int:

@@ -64,10 +64,10 @@ def code_search(data_dir: str, system: str, release: str | None, _coder: Coder) 
 
 
 @st.cache_resource
-def case_store(path: str, release_dir: str, _book: CodeStore, _settings: Settings) -> CaseStore:
+def case_store(target: str, release_dir: str, _book: CodeStore, _settings: Settings) -> CaseStore:
     """The case store, taking codes from the code book of the release the app codes with, and
     sealing its audit trail with the settings' key (read once, with the store)."""
-    return CaseStore(path, _book, audit_key=_settings.audit_key_bytes())
+    return CaseStore(_settings.case_store_target(), _book, audit_key=_settings.audit_key_bytes())
 
 
 def main() -> None:
@@ -90,7 +90,11 @@ def main() -> None:
         st.error(md_escape(str(exc)), icon=":material/error:")
         st.stop()
     search = code_search(*key, the_coder)
-    store = case_store(str(settings.cases_path()), str(the_coder.release_dir), search.store, settings)
+    try:
+        store = case_store(str(settings.case_store_target()), str(the_coder.release_dir), search.store, settings)
+    except CodaError as exc:  # a shared store unreachable or misconfigured: say so, change nothing
+        st.error(md_escape(str(exc)), icon=":material/error:")
+        st.stop()
     setup = settings.setup_code.get_secret_value() if settings.setup_code else None
     account = signed_in(Accounts(store, settings.sign_in_policy()), settings.session_idle_minutes, setup)
     case = sidebar(store, settings, the_coder.release_dir)

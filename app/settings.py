@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     server_address: str = Field(
         "127.0.0.1", description="Where `make app` listens; for a team, behind a TLS reverse proxy, never bare."
     )
+    database_url: SecretStr | None = Field(
+        None,
+        description="A PostgreSQL case store that several app servers share, e.g. "
+        "postgresql://coda@db.internal/coda; unset: the SQLite file <data_dir>/cases.sqlite.",
+    )
     audit_key: SecretStr | None = Field(
         None,
         description="Seals the audit trail (HMAC). Unset: a key made once in <data_dir>/audit.key; a team keeps "
@@ -55,14 +60,29 @@ class Settings(BaseSettings):
     sign_in_lock_minutes: int = Field(15, gt=0, description="How long a locked account stays locked.")
 
     def cases_path(self) -> Path:
-        """The case store: cases, decisions, the audit trail and the accounts that sign in."""
+        """The embedded case store's SQLite file (used when no database URL is set)."""
         return self.data_dir / "cases.sqlite"
+
+    def case_store_target(self) -> str | Path:
+        """The case store: cases, decisions, the audit trail and the accounts that sign in; the
+        PostgreSQL database of the settings, else the SQLite file in the data folder."""
+        if self.database_url is not None and self.database_url.get_secret_value().strip():
+            return self.database_url.get_secret_value().strip()
+        return self.cases_path()
 
     def audit_key_bytes(self) -> bytes:
         """The audit trail's key: the setting, else the key file beside the case store (made once,
-        readable by its owner only)."""
+        readable by its owner only). A shared PostgreSQL store needs the setting: every server
+        must seal with the same key, and a key file made by each would break the chain."""
         if self.audit_key is not None and self.audit_key.get_secret_value():
             return self.audit_key.get_secret_value().encode("utf-8")
+        if not isinstance(self.case_store_target(), Path):
+            from index.errors import DataError
+
+            raise DataError(
+                "CODA_DATABASE_URL names a shared case store: set CODA_AUDIT_KEY too, the same on every app "
+                "server (each server's own key file would break the audit chain)"
+            )
         path = self.data_dir / "audit.key"
         if not path.exists():
             import secrets

@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import sqlite3
 from dataclasses import dataclass
+
+from app.review.sql import Connection
 
 FIELDS = ("id", "case_id", "at", "coder", "action", "code_before", "code_after", "reason")
 START = "coda-audit-chain/1"  # what the first entry is chained to
@@ -23,7 +24,7 @@ def seal(key: bytes, previous: str | None, entry: tuple[object, ...]) -> str:
     return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def append(conn: sqlite3.Connection, key: bytes | None, entry: tuple[object, ...]) -> None:
+def append(conn: Connection, key: bytes | None, entry: tuple[object, ...]) -> None:
     """Write one entry (FIELDS without its id) after the last one, sealed when there is a key.
     Runs in the caller's write transaction, so ids and the chain follow the order of writes."""
     last = conn.execute("SELECT id, chain FROM audit ORDER BY id DESC LIMIT 1").fetchone()
@@ -44,7 +45,7 @@ class Verdict:
         return self.broken is None
 
 
-def verify(conn: sqlite3.Connection, key: bytes) -> Verdict:
+def verify(conn: Connection, key: bytes) -> Verdict:
     """Walk the whole trail in id order and check each entry's seal against the one before."""
     previous: str | None = None
     expected_id = 1

@@ -4,11 +4,11 @@ the case are refused with who holds it and until when, and nothing of theirs is 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from app.review.sql import Connection
 from index.errors import DecisionRefused
 
 
@@ -25,7 +25,7 @@ class Lease:
 Clock = Callable[[], datetime]  # the time now, in UTC; read only when a case has a lease
 
 
-def holder(conn: sqlite3.Connection, case_id: str, clock: Clock) -> Lease | None:
+def holder(conn: Connection, case_id: str, clock: Clock) -> Lease | None:
     """The case's running lease, if any."""
     row = conn.execute("SELECT username, expires_at FROM leases WHERE case_id = ?", (case_id,)).fetchone()
     if row is None or datetime.fromisoformat(row[1]) <= clock():
@@ -33,7 +33,7 @@ def holder(conn: sqlite3.Connection, case_id: str, clock: Clock) -> Lease | None
     return Lease(case_id, row[0], row[1])
 
 
-def check(conn: sqlite3.Connection, case_id: str, username: str, clock: Clock) -> None:
+def check(conn: Connection, case_id: str, username: str, clock: Clock) -> None:
     """Refuse a change by `username` while another account holds the case's lease."""
     lease = holder(conn, case_id, clock)
     if lease is not None and lease.username != username:
@@ -43,7 +43,7 @@ def check(conn: sqlite3.Connection, case_id: str, username: str, clock: Clock) -
         )
 
 
-def take(conn: sqlite3.Connection, case_id: str, username: str, clock: Clock, minutes: int) -> Lease:
+def take(conn: Connection, case_id: str, username: str, clock: Clock, minutes: int) -> Lease:
     """Take or renew the lease for `username`; refused while another account holds it."""
     now = clock()
     check(conn, case_id, username, lambda: now)
@@ -58,6 +58,6 @@ def take(conn: sqlite3.Connection, case_id: str, username: str, clock: Clock, mi
     return Lease(case_id, username, expires)
 
 
-def release(conn: sqlite3.Connection, username: str) -> None:
+def release(conn: Connection, username: str) -> None:
     """Give back every lease `username` holds (signing out)."""
     conn.execute("DELETE FROM leases WHERE username = ?", (username,))

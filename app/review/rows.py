@@ -8,20 +8,20 @@ a row that does not read back raises DataError, as does an agent result that doe
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import asdict
 from typing import Any
 
 from agent.records import CodingResult, Evidence, Finding, NonClinical, Step
 from app.review.guards import check_evidence
 from app.review.records import Case, CaseCode, KeptPair, References, dotted
+from app.review.sql import Record
 from index.errors import DataError
 from index.model import code_key
 
 SEVERITIES = ("error", "warning")
 
 
-def case_from_row(row: sqlite3.Row) -> Case:
+def case_from_row(row: Record) -> Case:
     return Case(
         id=row["id"],
         title=row["title"],
@@ -37,7 +37,7 @@ def case_from_row(row: sqlite3.Row) -> Case:
     )
 
 
-def code_from_row(row: sqlite3.Row) -> CaseCode:
+def code_from_row(row: Record) -> CaseCode:
     """A code of a case from its row; KeyError, TypeError or ValueError when the row is corrupt."""
     return CaseCode(
         case_id=row["case_id"],
@@ -73,7 +73,7 @@ def code_params(c: CaseCode) -> tuple[Any, ...]:
     )
 
 
-def finding_from_row(row: sqlite3.Row) -> Finding:
+def finding_from_row(row: Record) -> Finding:
     return Finding(row["kind"], row["severity"], row["message"], tuple(json.loads(row["codes"])))
 
 
@@ -82,11 +82,11 @@ def finding_params(case_id: str, position: int, f: Finding) -> tuple[Any, ...]:
     return (case_id, position, f.kind, f.severity, f.message, json.dumps(list(f.codes)))
 
 
-def non_clinical_from_row(row: sqlite3.Row) -> NonClinical:
+def non_clinical_from_row(row: Record) -> NonClinical:
     return NonClinical(row["start"], row["end"], row["text"], row["why"])
 
 
-def kept_from_row(row: sqlite3.Row) -> KeptPair:
+def kept_from_row(row: Record) -> KeptPair:
     return KeptPair(row["case_id"], (row["code_a"], row["code_b"]), row["reason"])
 
 

@@ -10,14 +10,17 @@ already stored changes. Version 3 adds the accounts that sign in (`users`); a ve
 is migrated to it the same way.
 
 The store guards its own invariants where SQL can: at most one principal per case, and an audit
-trail that is append-only whatever code opens the file.
+trail that is append-only whatever code opens the database.
+
+The same schema serves SQLite and PostgreSQL (`app.review.sql`): the statements keep to what both
+read alike, and the few that differ (the audit trail's guard, a byte-wise comparison of codes) are
+spelt per database below. A PostgreSQL store starts at the current version; the migrations from
+versions 1 and 2 are for the SQLite files written before PostgreSQL was supported.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
+from app.review.sql import Connection
 from index.errors import DataError
 
 SCHEMA_VERSION = 3
@@ -38,7 +41,7 @@ V2_TABLES = (
         code_a TEXT NOT NULL,
         code_b TEXT NOT NULL,
         reason TEXT NOT NULL CHECK (reason <> ''),
-        CHECK (code_a < code_b),
+        CHECK ({code_a_first}),
         PRIMARY KEY (case_id, code_a, code_b)
     )""",
 )
@@ -109,7 +112,7 @@ SCHEMA = (
         PRIMARY KEY (case_id, position)
     )""",
     """CREATE TABLE audit(
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        id INTEGER PRIMARY KEY,
         case_id TEXT NOT NULL REFERENCES cases(id),
         at TEXT NOT NULL,
         coder TEXT NOT NULL,
@@ -122,25 +125,42 @@ SCHEMA = (
     "CREATE INDEX audit_case ON audit(case_id, id)",
     *V2_TABLES,
     *V3_TABLES,
-    # The audit trail is append-only, whatever code opens the file.
-    """CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
-       BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
-    """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
-       BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
 )
+# The audit trail is append-only, whatever code opens the database.
+APPEND_ONLY = {
+    "sqlite": (
+        """CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+           BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
+        """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+           BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
+    ),
+    "postgresql": (
+        """CREATE FUNCTION coda_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$""",
+        """CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
+           FOR EACH ROW EXECUTE FUNCTION coda_audit_append_only()""",
+        """CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+           FOR EACH STATEMENT EXECUTE FUNCTION coda_audit_append_only()""",
+    ),
+}
+# Codes compare byte by byte, whatever the database's collation.
+SPELLING = {
+    "sqlite": {"code_a_first": "code_a < code_b"},
+    "postgresql": {"code_a_first": 'code_a < code_b COLLATE "C"'},
+}
 
 
-def open_schema(conn: sqlite3.Connection, path: Path) -> None:
-    """Create the schema in an empty file, or check that the file is a case store of this version.
-    Runs inside the caller's transaction."""
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+def open_schema(conn: Connection, name: str) -> None:
+    """Create the schema in an empty database, or check that the database `name` is a case store
+    of this version (migrating an older SQLite file). Runs inside the caller's write transaction."""
+    tables = conn.tables()
     if not tables:
-        for statement in SCHEMA:
-            conn.execute(statement)
+        for statement in (*SCHEMA, *APPEND_ONLY[conn.dialect]):
+            conn.execute(statement.format(**SPELLING[conn.dialect]))
         conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
         return
     if "schema_version" not in tables:
-        raise DataError(f"{path} is a SQLite file but not a Coda case store (no schema_version table)")
+        raise DataError(f"{name} is a database but not a Coda case store (no schema_version table)")
     row = conn.execute("SELECT version FROM schema_version").fetchone()
     if row is not None and row[0] in (1, 2):
         if row[0] == 1:
@@ -150,19 +170,19 @@ def open_schema(conn: sqlite3.Connection, path: Path) -> None:
         return
     if row is None or row[0] != SCHEMA_VERSION:
         found = "none" if row is None else row[0]
-        raise DataError(f"the case store {path} has schema version {found}; this Coda reads version {SCHEMA_VERSION}")
+        raise DataError(f"the case store {name} has schema version {found}; this Coda reads version {SCHEMA_VERSION}")
 
 
-def _migrate_v1(conn: sqlite3.Connection) -> None:
+def _migrate_v1(conn: Connection) -> None:
     """Version 1 to 2, in the caller's transaction: ALTER TABLE and CREATE TABLE are transactional
     in SQLite, so a failure leaves the file as it was."""
     for column in REFERENCE_COLUMNS:
         conn.execute(f"ALTER TABLE cases ADD COLUMN {column} TEXT")
     for statement in V2_TABLES:
-        conn.execute(statement)
+        conn.execute(statement.format(**SPELLING[conn.dialect]))
 
 
-def _migrate_v2(conn: sqlite3.Connection) -> None:
+def _migrate_v2(conn: Connection) -> None:
     """Version 2 to 3, in the caller's transaction: the accounts and leases tables, and the audit
     trail's seal (`app.review.audit_chain`; entries written before carry none)."""
     for statement in V3_TABLES:

@@ -110,7 +110,7 @@ class CaseStore(CaseDecisions):
         if after_id is not None:
             ids = [c.id for c in cases]
             if after_id not in ids:
-                raise CaseNotFound(f"no case {after_id!r} in the case store {self.path}")
+                raise CaseNotFound(f"no case {after_id!r} in the case store {self.name}")
             start = ids.index(after_id) + 1
             cases = cases[start:] + cases[: start - 1]
         return next((c for c in cases if c.status != "done"), None)
@@ -282,7 +282,7 @@ class CaseStore(CaseDecisions):
             try:
                 return [finding_from_row(r) for r in rows]
             except (TypeError, ValueError) as exc:
-                raise DataError(f"the findings of case {case_id} in {self.path} are corrupt: {exc}") from exc
+                raise DataError(f"the findings of case {case_id} in {self.name} are corrupt: {exc}") from exc
 
     def non_clinical(self, case_id: str) -> list[NonClinical]:
         """The sentences of the note the agent found addressed to the software or the coder, in

@@ -1,10 +1,12 @@
 """Fixtures for the workbench tests: a data folder of its own (an empty case store) that shares the
 session's mini code book through a symlink, so tests never see each other's cases; and the review
 code book (tests/app/fixtures/tabular_review.xml: the mini Tabular List with E10, J45, more N18
-stages and Z79), as a store alone for the review core and as a whole index for the app."""
+stages and Z79), as a store alone for the review core and as a whole index for the app; and where
+a case store lives, on SQLite and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from index.store import CodeStore
+from tests.postgres import Server
+from tests.postgres import missing as postgres_missing
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -66,3 +70,26 @@ def review_data_dir(tmp_path: Path, review_index_dir: Path) -> Path:
     data_dir.mkdir()
     (data_dir / "icd10cm").symlink_to(review_index_dir / "icd10cm", target_is_directory=True)
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Server]:
+    """One real PostgreSQL server for the session (see tests/postgres.py); skipped, saying why,
+    on a machine without PostgreSQL (`.ci/run` makes sure CI has it)."""
+    why = postgres_missing()
+    if why and os.environ.get("CODA_REQUIRE_POSTGRES") == "1":  # set by .ci/run: CI never skips these
+        pytest.fail(why)
+    if why:
+        pytest.skip(why)
+    server = Server().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def case_db(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """Where a case store lives: a SQLite file in tmp_path, or an empty database on the real
+    PostgreSQL server. Store tests that take it run on both."""
+    if request.param == "sqlite":
+        return tmp_path / "cases.sqlite"
+    return request.getfixturevalue("postgres").database()

@@ -88,3 +88,28 @@ def test_audit_verify_holds_until_an_entry_is_changed_behind_the_stores_back(
         conn.execute("UPDATE audit SET reason = 'new -> done' WHERE id = 1")
     code, out, _ = coda(capsys, monkeypatch, workbench_data_dir, "audit", "verify")
     assert code == 1 and out.startswith("the audit trail is broken at entry 1: its seal does not match")
+
+
+def test_a_team_on_postgresql_adds_accounts_and_verifies_the_trail_there(
+    capsys, monkeypatch, workbench_data_dir, mini_search, postgres
+):
+    url = postgres.database()
+
+    def team(*argv: str, key: str | None = "the team's key", stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        settings = Settings(data_dir=workbench_data_dir, database_url=url, audit_key=key, _env_file=None)
+        code = run(list(argv), settings_factory=lambda: settings)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, _, err = team("users", "list", key=None)
+    assert code == EXIT_ERROR and "set CODA_AUDIT_KEY too, the same on every app server" in err
+    code, out, _ = team("users", "add", "lee", "--role", "auditor", "--password-stdin", stdin="a long passphrase\n")
+    assert code == 0 and out.strip() == "added lee (auditor)"
+    with CaseStore(url, CodeStore(mini_search.store.path), audit_key=b"the team's key") as store:
+        assert Accounts(store).sign_in("lee", "a long passphrase").role == "auditor"
+        store.create_case("Hypertension.")
+        store.set_status("C0001", "in_review", "lee")
+    assert not (workbench_data_dir / "cases.sqlite").exists()  # nothing went to the embedded file
+    code, out, _ = team("audit", "verify")
+    assert code == 0 and out.startswith("the audit trail holds: 1 entries"), out

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from app.settings import Settings
-from index.errors import ReasonerError
+from index.errors import DataError, ReasonerError
 
 
 def test_no_endpoint_means_no_llm():
@@ -56,3 +56,12 @@ def test_plain_http_elsewhere_needs_an_explicit_setting(monkeypatch):
     monkeypatch.setenv("CODA_LLM_BASE_URL", "http://llm.internal:8000/v1")
     monkeypatch.setenv("CODA_LLM_ALLOW_INSECURE_HTTP", "true")
     assert Settings(_env_file=None).chat_model_factory() is not None
+
+
+def test_the_case_store_is_the_embedded_file_unless_a_database_url_is_set(tmp_path):
+    assert Settings(data_dir=tmp_path, _env_file=None).case_store_target() == tmp_path / "cases.sqlite"
+    team = Settings(data_dir=tmp_path, database_url=" postgresql://coda@db/coda ", _env_file=None)
+    assert team.case_store_target() == "postgresql://coda@db/coda"
+    with pytest.raises(DataError, match="set CODA_AUDIT_KEY too"):
+        team.audit_key_bytes()
+    assert not (tmp_path / "audit.key").exists()

@@ -3,8 +3,6 @@ a run of wrong passwords, and disabled accounts that cannot sign in."""
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,13 +30,13 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def accounts(tmp_path: Path, book: CodeStore, clock: Clock):
-    with CaseStore(tmp_path / "cases.sqlite", book, clock=clock) as store:
+def accounts(case_db: str | Path, book: CodeStore, clock: Clock):
+    with CaseStore(case_db, book, clock=clock) as store:
         yield Accounts(store, SignInPolicy(failures=3, lock_minutes=15))
 
 
 def stored_hash(accounts: Accounts, username: str) -> str:
-    with closing(sqlite3.connect(accounts.db.path)) as conn:
+    with accounts.db.database.transaction(write=False) as conn:
         return conn.execute("SELECT password_hash FROM users WHERE username = ?", (username,)).fetchone()[0]
 
 

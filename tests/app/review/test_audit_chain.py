@@ -1,17 +1,16 @@
 """Tests of app.review.audit_chain: every audit entry is sealed with a keyed hash of itself and
 the entry before it, and `verify` names the first entry changed, inserted or deleted behind the
-case store's back."""
+case store's back, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from agent.records import CodingResult, Evidence, Suggestion
 from app.review.audit_chain import seal
+from app.review.sql import Database
 from app.review.store import CaseStore
 from index.store import CodeStore
 
@@ -20,9 +19,9 @@ NOTE = "Type 2 diabetes with diabetic CKD.\nHTN.\n"
 
 
 @pytest.fixture
-def trail(tmp_path: Path, book: CodeStore) -> Path:
+def trail(case_db: str | Path, book: CodeStore) -> str | Path:
     """A case store with six audited actions on two cases, sealed with KEY."""
-    path = tmp_path / "cases.sqlite"
+    path = case_db
     with CaseStore(path, book, audit_key=KEY) as store:
         for title in ("First", "Second"):
             case = store.create_case(NOTE, title=title)
@@ -33,16 +32,20 @@ def trail(tmp_path: Path, book: CodeStore) -> Path:
     return path
 
 
-def tamper(path: Path, *statements: str) -> None:
-    """What someone who can write the file does: the store's triggers first, then the rows."""
-    with closing(sqlite3.connect(path)) as conn, conn:
-        conn.execute("DROP TRIGGER audit_no_update")
-        conn.execute("DROP TRIGGER audit_no_delete")
-        for statement in statements:
+def tamper(target: str | Path, *statements: str) -> None:
+    """What someone who can write the database does: the store's triggers off first, then the rows."""
+    database = Database(target)
+    with database.transaction(write=True) as conn:
+        if conn.dialect == "sqlite":
+            guards = ("DROP TRIGGER audit_no_update", "DROP TRIGGER audit_no_delete")
+        else:
+            guards = ("ALTER TABLE audit DISABLE TRIGGER USER",)
+        for statement in (*guards, *statements):
             conn.execute(statement)
+    database.close()
 
 
-def verdict(path: Path, book: CodeStore, key: bytes = KEY):
+def verdict(path: str | Path, book: CodeStore, key: bytes = KEY):
     with CaseStore(path, book) as store:
         return store.verify_audit(key)
 
@@ -64,8 +67,10 @@ def test_a_deleted_entry_breaks_the_chain_where_it_was(trail, book):
 
 
 def test_the_last_entry_deleted_and_rewritten_without_the_key_does_not_hold(trail, book):
-    with closing(sqlite3.connect(trail)) as conn:
+    database = Database(trail)
+    with database.transaction(write=False) as conn:
         row = conn.execute("SELECT * FROM audit WHERE id = 6").fetchone()
+    database.close()
     forged = seal(b"a guessed key", None, (6, *row[1:8]))
     tamper(trail, "DELETE FROM audit WHERE id = 6", f"INSERT INTO audit VALUES (6, 'C0002', '{row[2]}', 'lee', "
            f"'status', NULL, NULL, 'in_review -> done', '{forged}')")  # fmt: skip

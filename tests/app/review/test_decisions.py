@@ -35,9 +35,9 @@ START = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(tmp_path: Path, book: CodeStore) -> Iterator[CaseStore]:
+def store(case_db: str | Path, book: CodeStore) -> Iterator[CaseStore]:
     ticks = iter(range(1, 1000))
-    with CaseStore(tmp_path / "cases.sqlite", book, clock=lambda: START + timedelta(minutes=next(ticks))) as s:
+    with CaseStore(case_db, book, clock=lambda: START + timedelta(minutes=next(ticks))) as s:
         yield s
 
 

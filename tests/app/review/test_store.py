@@ -1,8 +1,10 @@
-"""The case store on a real SQLite file in tmp_path: the agent's result, the coder's decisions,
-the audit trail, restarts and refused requests."""
+"""The case store on a real SQLite file in tmp_path and on a real PostgreSQL server (the `case_db`
+fixture runs each store test on both): the agent's result, the coder's decisions, the audit
+trail, restarts, refused requests and several processes deciding at once."""
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +17,7 @@ import pytest
 
 from agent.records import CodingOptions, CodingResult, Evidence, Finding, NonClinical, Rejected, Step, Suggestion
 from app.review.records import AuditEntry, Case, CaseCode, References, dotted
+from app.review.sql import DatabaseFailure
 from app.review.store import CaseStore
 from index.errors import CaseNotFound, DataError, DecisionRefused, NoteError
 from index.store import CodeStore
@@ -77,6 +80,7 @@ I12_9 = (
     "Hypertensive chronic kidney disease with stage 1 through stage 4 chronic kidney disease, "
     "or unspecified chronic kidney disease"
 )
+KEY = b"a test key for the audit chain"
 NOT_IN_BOOK = "{} is not a code of ICD-10-CM 2026: choose a code from the code book"
 J45 = CaseCode(
     "C0001",
@@ -117,8 +121,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: Clock, book: CodeStore) -> CaseStore:
-    with CaseStore(tmp_path / "cases.sqlite", book, clock=clock) as s:
+def store(case_db: str | Path, clock: Clock, book: CodeStore) -> CaseStore:
+    with CaseStore(case_db, book, clock=clock) as s:
         yield s
 
 
@@ -186,7 +190,7 @@ def test_bad_case_fields_are_refused(store: CaseStore, kwargs: dict[str, str], m
 def test_unknown_case(store: CaseStore) -> None:
     with pytest.raises(CaseNotFound) as err:
         store.get_case("C0404")
-    assert str(err.value) == f"no case 'C0404' in the case store {store.path}"
+    assert str(err.value) == f"no case 'C0404' in the case store {store.name}"
     for call in (
         lambda: store.codes("C0404"),
         lambda: store.audit("C0404"),
@@ -692,8 +696,8 @@ def test_a_failure_after_the_change_is_written_rolls_it_back(store: CaseStore, c
 # -- the file ------------------------------------------------------------------------------------
 
 
-def test_a_restart_loses_nothing(tmp_path: Path, clock: Clock, book: CodeStore) -> None:
-    path = tmp_path / "cases.sqlite"
+def test_a_restart_loses_nothing(case_db: str | Path, clock: Clock, book: CodeStore) -> None:
+    path = case_db
     with CaseStore(path, book, clock=clock) as first:
         case = first.create_case(NOTE, "Diabetes follow-up", "sample:ckd")
         first.save_result(case.id, RESULT, "ana")
@@ -706,19 +710,37 @@ def test_a_restart_loses_nothing(tmp_path: Path, clock: Clock, book: CodeStore) 
         assert second.create_case("another note").id == "C0002"
 
 
-def test_the_file_is_wal_with_foreign_keys_and_an_append_only_audit(store: CaseStore, coded: Case) -> None:
-    with closing(sqlite3.connect(store.path)) as conn:
-        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            conn.execute("UPDATE audit SET coder = 'mallory'")
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            conn.execute("DELETE FROM audit")
-    assert tuple(store._conn.execute("PRAGMA foreign_keys").fetchone()) == (1,)
-    with pytest.raises(sqlite3.IntegrityError):
-        store._conn.execute(
-            "INSERT INTO audit(case_id, at, coder, action, reason) VALUES ('C0404', 'now', 'ana', 'x', '')"
-        )
+def test_the_file_is_wal_with_foreign_keys_and_an_append_only_audit(tmp_path: Path, book: CodeStore) -> None:
+    with CaseStore(tmp_path / "cases.sqlite", book) as store:
+        store.create_case(NOTE)
+        store.save_result("C0001", RESULT, "ana")
+        with closing(sqlite3.connect(store.path)) as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+            assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
+            with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+                conn.execute("UPDATE audit SET coder = 'mallory'")
+            with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+                conn.execute("DELETE FROM audit")
+        with store.database.transaction(write=True) as conn:
+            assert tuple(conn.execute("PRAGMA foreign_keys").fetchone()) == (1,)
+
+
+def test_the_store_keeps_its_invariants_whoever_writes(store: CaseStore, coded: Case) -> None:
+    """On SQLite and PostgreSQL alike: the audit trail is append-only, an entry needs its case, and
+    a case has at most one principal, whatever SQL reaches the database."""
+    for sql, why in (
+        ("UPDATE audit SET coder = 'mallory'", "append-only"),
+        ("DELETE FROM audit", "append-only"),
+        (
+            "INSERT INTO audit(id, case_id, at, coder, action, reason) VALUES (99, 'C0404', 'now', 'a', 'x', '')",
+            "(?i)foreign key",
+        ),
+        ("UPDATE case_codes SET principal = 1", "(?i)unique"),
+    ):
+        with pytest.raises(DatabaseFailure, match=why), store.database.transaction(write=True) as conn:
+            conn.execute(sql)
+    assert len(store.audit(coded.id)) == 1
+    assert [c.principal for c in store.codes(coded.id)] == [True, False, False, False]
 
 
 def test_files_that_are_not_this_case_store_are_refused(tmp_path: Path, book: CodeStore) -> None:
@@ -737,6 +759,56 @@ def test_files_that_are_not_this_case_store_are_refused(tmp_path: Path, book: Co
         conn.execute("UPDATE schema_version SET version = 4")
     with pytest.raises(DataError, match="has schema version 4; this Coda reads version 3"):
         CaseStore(newer, book)
+
+
+def _decide_in_another_process(target: str | Path, book_path: Path, coder: str, cases: int, start: object) -> None:
+    """One app server's share of the work: create `cases` cases and decide on each."""
+    with CaseStore(target, CodeStore(book_path), audit_key=KEY) as store:
+        start.wait()  # all processes begin together
+        for _ in range(cases):
+            case = store.create_case(NOTE, f"{coder}'s case")
+            store.open_case(case.id, coder)
+            store.save_result(case.id, RESULT, coder)
+            store.accept(case.id, "E11.22", coder)
+            store.reject(case.id, "I10", "see I12.9", coder)
+            store.add(case.id, "I12.9", coder)
+            store.accept(case.id, "N18.30", coder)
+            store.set_status(case.id, "done", coder)
+
+
+def test_several_processes_deciding_at_once_lose_nothing(case_db: str | Path, book: CodeStore) -> None:
+    """Four processes, as four app servers sharing one store, each code five cases at once: every
+    case gets its own number, every decision is there, and the audit chain holds."""
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(4)
+    coders = ["ana", "ben", "cy", "dee"]
+    CaseStore(case_db, book, audit_key=KEY).close()  # the schema, before anyone races to make it
+    workers = [
+        context.Process(target=_decide_in_another_process, args=(case_db, book.path, c, 5, start)) for c in coders
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0, 0, 0, 0]
+    with CaseStore(case_db, book, audit_key=KEY) as store:
+        cases = store.list_cases()
+        assert [c.id for c in cases] == [f"C{i:04d}" for i in range(1, 21)]
+        assert sorted(c.title for c in cases) == sorted(f"{c}'s case" for c in coders for _ in range(5))
+        for case in cases:
+            assert case.status == "done"
+            assert {(c.code, c.status) for c in store.codes(case.id)} == {
+                ("E11.22", "accepted"),
+                ("N18.30", "accepted"),
+                ("I10", "rejected"),
+                ("I12.9", "added"),
+                ("J45.909", "rejected"),
+            }
+            assert [a.action for a in store.audit(case.id)] == [
+                "coded", "accepted", "rejected", "added", "accepted", "status"
+            ]  # fmt: skip
+        verdict = store.verify_audit(KEY)
+        assert verdict.intact and verdict.entries == 20 * 6
 
 
 def test_one_store_serves_several_threads(store: CaseStore, coded: Case) -> None:
@@ -812,3 +884,12 @@ def test_an_auditor_who_did_not_code_the_case_signs_it_off_once_it_is_done(store
     accounts.set_disabled("lee")
     with pytest.raises(DecisionRefused, match="lee is not one"):
         store.sign_off(coded.id, "lee")
+
+
+def test_a_database_that_cannot_be_reached_or_is_not_a_store_is_a_clear_error(tmp_path: Path, book: CodeStore) -> None:
+    nowhere = f"postgresql://coda:secret@/coda?host={tmp_path}&connect_timeout=2"  # no server on that socket
+    with pytest.raises(DataError, match=r"cannot reach the case store postgresql://coda:\*\*\*@/coda") as err:
+        CaseStore(nowhere, book)
+    assert "secret" not in str(err.value)
+    with pytest.raises(DataError, match="in SQLite or PostgreSQL, not mysql"):
+        CaseStore("mysql://coda@db/coda", book)
