@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8501
 
-.PHONY: install index app test browser postgres lint bench bench-reading bench-llm bench-guidelines check-titles
+.PHONY: install index app test browser postgres lint bench bench-reading bench-workbench bench-llm bench-guidelines check-titles
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,9 @@ bench: index
 
 bench-reading: $(STAMP)
 	$(BIN)/python benchmarks/reading_benchmark.py
+
+bench-workbench: index browser
+	$(BIN)/python benchmarks/workbench_latency.py
 
 bench-llm: index
 	$(BIN)/python benchmarks/llm_reliability.py

@@ -48,6 +48,12 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# Streamlit collects all garbage after every run by default: with the code book, the models and the
+# index in memory that takes about 0.5 s, which every click would wait for (Python's own collector
+# still runs as usual).
+SERVE_OPTIONS = ["--runner.postScriptGC", "false"]
+
+
 def cmd_app(args: argparse.Namespace, settings: Settings) -> int:
     """Start the workbench on the settings' address (127.0.0.1 unless they say otherwise), with
     Streamlit's developer menu hidden. While no account exists, print a one-time setup code that
@@ -64,6 +70,7 @@ def cmd_app(args: argparse.Namespace, settings: Settings) -> int:
     command = [sys.executable, "-m", "streamlit", "run", str(Path(__file__).parent / "main.py")]
     command += ["--server.address", settings.server_address, "--server.port", str(args.port)]
     command += ["--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
+    command += SERVE_OPTIONS
     _say(f"Coda workbench on http://{settings.server_address}:{args.port} (a team puts a TLS reverse proxy in front)")
     return subprocess.call(command, env=env)
 

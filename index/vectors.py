@@ -180,10 +180,14 @@ class VectorIndex:
         got = self._collection.get(ids=list(codes), include=["embeddings"])
         return {code: np.asarray(v, dtype=np.float32) for code, v in zip(got["ids"], got["embeddings"], strict=True)}
 
-    def query(self, text: str, limit: int = 20, where: dict[str, Any] | None = None) -> list[DenseHit]:
+    def encode(self, text: str) -> Any:
+        """`text` as a query vector (a batch of one) of this collection's embedding model."""
         if self.embedder is None:
             raise IndexNotBuilt("this collection is searched with vectors only: it has no embedding model")
-        return self.query_vectors(self.embedder.encode([text]), limit, where)[0]
+        return self.embedder.encode([text])
+
+    def query(self, text: str, limit: int = 20, where: dict[str, Any] | None = None) -> list[DenseHit]:
+        return self.query_vectors(self.encode(text), limit, where)[0]
 
     def query_vectors(self, vectors: Any, limit: int = 20, where: dict[str, Any] | None = None) -> list[list[DenseHit]]:
         result = self._collection.query(

@@ -24,7 +24,8 @@ from app.ui.add_code import add_code_panel
 from app.ui.claim_panel import audit_trail, claim_section
 from app.ui.code_list import code_list
 from app.ui.code_panel import code_panel
-from app.ui.session import act, coder_name, is_current_note, note_key, select, selected_code
+from app.ui.fold import fold
+from app.ui.session import act, coder_name, select, selected_code, session_alive, show_flashes
 from app.ui.sidebar import option_widgets
 from app.workbench import (
     STATUS_COLOURS,
@@ -60,16 +61,31 @@ def hold(store: CaseStore, case: Case, minutes: int) -> None:
 
 
 def case_view(store: CaseStore, coder: Coder, search: CodeSearch, case: Case, settings: Settings) -> None:
-    codes = store.codes(case.id)
     case_header(case)
-    hold(store, case, settings.lease_minutes)
     coding_options(store, settings, coder.release_dir, case)
     coding_bar(store, coder, case)
+    case_body(store, search, case.id, case.status, settings.lease_minutes)
+
+
+@st.fragment
+def case_body(store: CaseStore, search: CodeSearch, case_id: str, status_shown: str, lease_minutes: int) -> None:
+    """The note, the code list, the selected code and the claim: a Streamlit fragment, so a
+    decision made here reruns only this part of the page. When the session has ended, or a
+    decision changed the case's status (the header, the coding bar and the worklist show it),
+    the whole page runs again."""
+    if not session_alive():
+        st.rerun(scope="app")
+    case = store.get_case(case_id)
+    if case.status != status_shown:
+        st.rerun(scope="app")
+    show_flashes()  # what a decision made here says (a toast, or why it was refused)
+    hold(store, case, lease_minutes)  # renewed as the coder works, in this part of the page too
+    codes = store.codes(case.id)
     known = [c.code for c in codes]
     selected = selected_code(case.id)
     if selected not in known:
         selected = next((c.code for c in codes if c.on_claim or c.status == "suggested"), None)
-        select(case.id, selected, remount=False)
+        select(case.id, selected)
     kept = store.kept_pairs(case.id)
     validation = validate_claim(case, codes, search.store, kept=kept)
     spans, colours = note_spans(codes, selected)
@@ -77,7 +93,7 @@ def case_view(store: CaseStore, coder: Coder, search: CodeSearch, case: Case, se
     left, right = st.columns([5, 4], gap="large")
     with left:
         st.markdown("#### Note")
-        key = note_key(case.id, spans)
+        key = f"note_{case.id}"  # one view per case, updated in place: a decision never remounts it
         with st.container(border=True, height=640, key="note_box"):
             note_view(
                 case.note,
@@ -92,12 +108,17 @@ def case_view(store: CaseStore, coder: Coder, search: CodeSearch, case: Case, se
             st.caption("Click a highlight to see its code's reasoning. Overlapping highlights show stripes.")
         ignored_sentences(asides)
     entries = store.audit(case.id)
+    # Each part in a block of its own: a part that grows or shrinks (a row leaving the code list)
+    # does not shift, and so redraw, the parts after it.
     with right:
-        code_list(case, codes, selected, entries)
-        code_panel(store, search, case, codes, selected, validation, colours, entries)
+        with st.container():
+            code_list(case, codes, selected, entries)
+        with st.container():
+            code_panel(store, search, case, codes, selected, validation, colours, entries)
         add_code_panel(store, search, case)
     st.divider()
-    claim_section(store, search.store, case, codes, validation, kept)
+    with st.container():
+        claim_section(store, search.store, case, codes, validation, kept)
     audit_trail(case, entries)
 
 
@@ -105,7 +126,10 @@ def ignored_sentences(asides: list[NonClinical]) -> None:
     """The sentences of the note addressed to the software or the coder, listed: no code rests on them."""
     if not asides:
         return
-    with st.expander(asides_summary(len(asides)), icon=":material/block:", expanded=False):
+    box = fold(asides_summary(len(asides)), key="asides_box", icon=":material/block:")
+    with box:
+        if not box.open:
+            return
         st.caption(
             "Not clinical text: words addressed to the software or the coder, shown hatched in grey in the note. "
             "The agent codes nothing from them; check the record itself if they ask for a code."
@@ -115,11 +139,10 @@ def ignored_sentences(asides: list[NonClinical]) -> None:
 
 
 def on_note_click(key: str, case_id: str, known: list[str]) -> None:
-    if not is_current_note(key, case_id):
-        return
+    # Each click is news (the view sends it with a fresh stamp); overlapping highlights cycle
+    # through their codes on repeated clicks.
     clicked = click_codes(st.session_state.get(key))
-    # Overlapping highlights cycle through their codes on repeated clicks: those need a fresh mount.
-    select(case_id, pick_from_click(clicked, selected_code(case_id), known), remount=len(clicked) > 1)
+    select(case_id, pick_from_click(clicked, selected_code(case_id), known))
 
 
 def case_header(case: Case) -> None:

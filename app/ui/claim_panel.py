@@ -16,6 +16,7 @@ from app.review.exports import audit_csv, claim_csv, fhir_claim, x12_hi_segment
 from app.review.records import REFERENCE_TYPES, AuditEntry, Case, CaseCode, KeptPair, References
 from app.review.store import CaseStore
 from app.review.validation import Validation
+from app.ui.fold import fold
 from app.ui.session import act, coder_name
 from app.workbench import audit_rows, export_name, md_escape
 from index.errors import ExportError
@@ -39,15 +40,13 @@ def claim_section(
         st.caption("Code the note first: the claim is built from the codes you accept or add.")
         return
     final = claim_codes(codes)
-    if final:
-        st.dataframe(
-            [
-                {"#": i, "code": c.code, "title": c.title, "type": "principal" if c.principal else "other"}
-                for i, c in enumerate(final, 1)
-            ],
-            hide_index=True,
-            key="claim_table",
-        )
+    if final:  # a plain table: light to redraw after each decision
+        lines = ["| # | code | title | type |", "| --- | --- | --- | --- |"]
+        lines += [
+            f"| {i} | {md_escape(c.code)} | {md_escape(c.title)} | {'principal' if c.principal else 'other'} |"
+            for i, c in enumerate(final, 1)
+        ]
+        st.markdown("\n".join(lines))
     for f in validation.errors:
         if f.kind == "no_codes":  # where every review starts: a hint, though it still blocks export
             st.info(md_escape(f.message), icon=":material/info:")
@@ -139,7 +138,10 @@ def references_panel(store: CaseStore, case: Case) -> None:
     missing = case.references.missing()
     label = "Claim references (FHIR)" + (f": {len(missing)} not recorded" if missing else "")
     done = case.status == "done"
-    with st.expander(label, expanded=False):
+    box = fold(label, key=f"references_box_{case.id}")
+    with box:
+        if not box.open:
+            return
         st.caption(
             "Who the claim is for, from and to, as FHIR references such as Patient/123. One left blank is "
             'written "not recorded on case" in the FHIR Claim, which cannot be submitted until it is set.'
@@ -186,7 +188,10 @@ def keep_both(store: CaseStore, case: Case, finding: Finding) -> None:
 
 
 def audit_trail(case: Case, entries: list[AuditEntry]) -> None:
-    with st.expander(f"Audit trail ({len(entries)} entries)", expanded=False):
+    box = fold(f"Audit trail ({len(entries)} entries)", key=f"audit_box_{case.id}")
+    with box:
+        if not box.open:
+            return
         if entries:
             st.dataframe(audit_rows(entries), hide_index=True, key="audit_table")
             st.download_button(

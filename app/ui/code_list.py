@@ -11,6 +11,7 @@ import html
 import streamlit as st
 
 from app.review.records import AuditEntry, Case, CaseCode
+from app.ui.fold import fold
 from app.ui.session import select
 from app.workbench import CODE_STATUS_COLOURS, CodeRow, code_rows, md_escape, neighbour, rejected_by, split_rejected
 
@@ -51,11 +52,35 @@ def code_list(case: Case, codes: list[CaseCode], selected: str | None, entries: 
         st.markdown(f"**Rejected by the coder ({len(mine)})**")
         for row in mine:
             rejected_row(case, row, selected, f"by {rejected_by(row.code, entries)}")
-    with st.expander(f"Candidates the agent rejected ({len(agents)}), with why", expanded=False):
+    agent_candidates(case, agents, selected)
+
+
+def agent_candidates(case: Case, agents: list[CodeRow], selected: str | None) -> None:
+    """The candidates the agent rejected, folded away: one table of code, title and why, and one
+    box that opens a candidate in the code panel (to read its reasoning, or accept it after all).
+    A few elements whatever their number, so that a decision's rerun stays quick."""
+    box = fold(f"Candidates the agent rejected ({len(agents)}), with why", key=f"candidates_box_{case.id}")
+    with box:
+        if not box.open:
+            return
         if not agents:
             st.caption("The agent rejected no candidate.")
-        for row in agents:
-            rejected_row(case, row, selected, "by the agent")
+            return
+        titles = {r.code: f"{r.code} {r.title}" for r in agents}
+        st.selectbox(
+            "Open a candidate",
+            list(titles),
+            format_func=titles.__getitem__,
+            index=None,
+            placeholder="to read why, or to accept it after all",
+            key=f"open_candidate_{case.id}_{selected}",  # empty again once another code is selected
+            on_change=lambda key: select(case.id, st.session_state.get(key)),
+            args=(f"open_candidate_{case.id}_{selected}",),
+        )
+        lines = ["| code | title | why the agent rejected it |", "| --- | --- | --- |"]
+        # md_escape folds line breaks and escapes "|": no cell can end early or break the table.
+        lines += [f"| {md_escape(r.code)} | {md_escape(r.title)} | {md_escape(r.reason)} |" for r in agents]
+        st.markdown("\n".join(lines))
 
 
 def rejected_row(case: Case, row: CodeRow, selected: str | None, by: str) -> None:

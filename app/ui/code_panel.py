@@ -13,9 +13,11 @@ from typing import Any
 
 import streamlit as st
 
+from agent.records import Evidence
 from app.review.records import AuditEntry, Case, CaseCode
 from app.review.store import CaseStore
 from app.review.validation import Validation, code_findings
+from app.ui.fold import fold
 from app.ui.session import act, coder_name, flash, select
 from app.workbench import (
     CODE_STATUS_COLOURS,
@@ -159,26 +161,23 @@ def reasoning(
     colours: dict[str, str],
 ) -> None:
     """Why the code: its words in the note, the agent's steps, its alternatives, the Tabular entry."""
+    # Each part is one element, whatever its length: a decision's rerun stays quick.
     st.markdown("**Evidence in the note**")
     colour = colours.get(code.code, REJECTED_COLOUR)
-    for e in code.evidence:
-        st.html(
-            f'<mark style="background:{colour};color:#111827;padding:1px 4px;border-radius:3px">'
-            f"{html.escape(e.text)}</mark>"
-        )
-        st.caption(f"characters {e.start}-{e.end} · {e.section} · {e.assertion} · found by {e.source or 'the agent'}")
-    if not code.evidence:
+    if code.evidence:
+        st.html("".join(evidence_html(e, colour) for e in code.evidence))
+    else:
         st.caption("No words of the note are linked to this code.")
     if code.reasoning:
-        st.markdown("**Reasoning**")
+        lines = ["**Reasoning**"]
         for stage, details in steps_by_stage(code.reasoning):
-            st.markdown(f"*{stage}*")
-            st.markdown("\n".join(f"- {md_escape(d)}" for d in details))
+            lines += [f"*{stage}*", "", *(f"- {md_escape(d)}" for d in details), ""]
+        st.markdown("\n".join(lines))
     if code.alternatives:
         titles = search.store.codes(list(code.alternatives))
-        st.markdown("**Alternatives the agent offers**")
         st.markdown(
-            "\n".join(f"- `{a}` {md_escape(titles[a].title) if a in titles else ''}" for a in code.alternatives)
+            "**Alternatives the agent offers**\n\n"
+            + "\n".join(f"- `{a}` {md_escape(titles[a].title) if a in titles else ''}" for a in code.alternatives)
         )
     current = [*validation.errors, *validation.warnings]
     # The checks over every live code as they are now, not the agent's findings from coding time: a
@@ -187,33 +186,56 @@ def reasoning(
     live = code_findings(case, codes, search.store)
     findings = [*current, *(f for f in live if not (f.kind == "excludes1" and frozenset(f.codes) in settled))]
     checks = {f.message: f.severity for f in reversed(findings) if code.code in f.codes}  # the claim's wins
-    with st.expander("Tabular entry and guideline checks", expanded=bool(checks)):
-        for message, severity in reversed(checks.items()):
-            show = st.error if severity == "error" else st.warning
-            show(md_escape(message), icon=":material/rule:")
-        if any(f.kind == "excludes1" and code.code in f.codes for f in validation.errors):
-            st.caption("When the two conditions are unrelated, keep both codes with your reason under Claim below.")
+    # The guideline checks that name the code are always in view; its Tabular entry is folded (open
+    # or closed for every code alike, as the coder leaves it) and built only while open.
+    for message, severity in reversed(checks.items()):
+        show = st.error if severity == "error" else st.warning
+        show(md_escape(message), icon=":material/rule:")
+    if any(f.kind == "excludes1" and code.code in f.codes for f in validation.errors):
+        st.caption("When the two conditions are unrelated, keep both codes with your reason under Claim below.")
+    box = fold("Tabular entry", key="entry_box")
+    with box:
+        if not box.open:
+            return
         try:
             render_entry(describe(search.store, code.code))
         except CodaError as exc:
             st.warning(md_escape(str(exc)))
 
 
+def evidence_html(e: Evidence, colour: str) -> str:
+    """One span of evidence: its words in the code's colour, then where they are and how they read."""
+    where = f"characters {e.start}-{e.end} · {e.section} · {e.assertion} · found by {e.source or 'the agent'}"
+    return (
+        f'<div style="margin:.2rem 0 .5rem"><mark style="background:{colour};color:#111827;padding:1px 4px;'
+        f'border-radius:3px">{html.escape(e.text)}</mark><div style="color:#6b7280;font-size:.85rem">'
+        f"{html.escape(where)}</div></div>"
+    )
+
+
 def render_entry(entry: dict[str, Any]) -> None:
-    """The whole Tabular entry of a code: hierarchy, notes (own and inherited), 7th characters."""
-    st.markdown(f"**{entry['code']}** {md_escape(entry['title'])}")
+    """The whole Tabular entry of a code, in one element: hierarchy, notes (own and inherited), 7th
+    characters, more specific codes."""
     billable = "billable" if entry["billable"] else "not billable"
-    st.caption(f"{entry['kind']} · {billable} · {entry['chapter']} · block {entry['block']}")
+    lines = [
+        f"**{entry['code']}** {md_escape(entry['title'])}",
+        "",
+        f":gray[{entry['kind']} · {billable} · {md_escape(entry['chapter'])} · block {md_escape(entry['block'])}]",
+        "",
+    ]
     if entry["ancestors"]:
-        st.markdown(" › ".join(f"`{a['code']}` {md_escape(a['title'])}" for a in reversed(entry["ancestors"])))
+        lines += [" › ".join(f"`{a['code']}` {md_escape(a['title'])}" for a in reversed(entry["ancestors"])), ""]
     for note in entry["notes"]:
         where = "" if note["source"] == entry["code"] else f" *(from {note['source']})*"
-        st.markdown(f"**{note['label']}:** {md_escape(note['text'])}{where}")
+        lines += [f"**{md_escape(note['label'])}:** {md_escape(note['text'])}{where}", ""]
     if entry["seventh"]:
-        st.markdown(f"**7th characters** (defined at {entry['seventh_source']})")
-        st.table([{"7th": s["char"], "meaning": s["meaning"]} for s in entry["seventh"]])
+        lines += [f"**7th characters** (defined at {entry['seventh_source']})", ""]
+        lines += ["| 7th | meaning |", "| --- | --- |"]
+        lines += [f"| {md_escape(s['char'])} | {md_escape(s['meaning'])} |" for s in entry["seventh"]]
+        lines.append("")
     if entry["children"]:
-        st.markdown("**More specific:** " + ", ".join(f"`{c}`" for c in entry["children"]))
+        lines.append("**More specific:** " + ", ".join(f"`{c}`" for c in entry["children"]))
+    st.markdown("\n".join(lines))
 
 
 # -- callbacks --------------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 """What one browser session of the workbench remembers between runs: messages for the next page
-(`flash`), the signed-in account (`app.ui.sign_in`), the open case, each case's selected code
-and the key of its note view.
+(`flash`), the signed-in account (`app.ui.sign_in`), the open case and each case's selected code.
 
 `act` runs one request of the coder against the case store: a refused one (any CodaError) becomes
 a message on the next page, never a traceback.
@@ -8,14 +7,14 @@ a message on the next page, never a traceback.
 
 from __future__ import annotations
 
-import hashlib
+import time
 from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
 from app.workbench import md_escape
-from index.errors import CodaError
+from index.errors import AccountError, CodaError
 
 
 def flash(kind: str, message: str) -> None:
@@ -46,8 +45,22 @@ def act(action: Callable[[], Any], done: str | None = None) -> bool:
 
 
 def coder_name() -> str:
-    """The signed-in account's user name: what every decision is audited under."""
-    return st.session_state["account"].username
+    """The signed-in account's user name: what every decision is audited under. A decision runs
+    before the page checks the session, so the session is checked here too: one idle past its
+    limit (`app.ui.sign_in`) decides nothing (AccountError, which `act` shows) and is signed out
+    on the page that follows."""
+    account = st.session_state.get("account")
+    if account is None or not session_alive():
+        raise AccountError("your session has ended: sign in again (nothing was changed)")
+    st.session_state["last_seen"] = time.monotonic()
+    return account.username
+
+
+def session_alive() -> bool:
+    """Whether the signed-in session is still within its idle limit (set at sign-in)."""
+    limit = st.session_state.get("idle_seconds")
+    last = st.session_state.get("last_seen")
+    return limit is None or last is None or time.monotonic() - last <= limit
 
 
 def open_case(case_id: str) -> None:
@@ -58,25 +71,6 @@ def selected_code(case_id: str) -> str | None:
     return st.session_state.setdefault("selected", {}).get(case_id)
 
 
-def select(case_id: str, code: str | None, remount: bool = True) -> None:
-    """Select a code of the case. The note view reports a click as a state value, so a second click
-    on the same highlight is no news to it: unless the selection came from a click on a highlight
-    of one code, the note view is mounted afresh (a new key) so that every highlight answers again."""
+def select(case_id: str, code: str | None) -> None:
+    """Select a code of the case (the code panel shows it, the note outlines its words)."""
     st.session_state.setdefault("selected", {})[case_id] = code
-    if remount:
-        revisions = st.session_state.setdefault("note_rev", {})
-        revisions[case_id] = revisions.get(case_id, 0) + 1
-
-
-def note_key(case_id: str, spans: list[tuple[int, int, str]]) -> str:
-    """The key of the case's note view this run, remembered so that late news from an earlier one
-    (the browser can send the state of a view that was just replaced) is ignored."""
-    digest = hashlib.sha256(repr(sorted(spans)).encode()).hexdigest()[:12]
-    key = f"note_{case_id}_{digest}_{st.session_state.setdefault('note_rev', {}).get(case_id, 0)}"
-    st.session_state.setdefault("note_key", {})[case_id] = key
-    return key
-
-
-def is_current_note(key: str, case_id: str) -> bool:
-    """Whether `key` is the note view this run mounted for the case (see `note_key`)."""
-    return key == st.session_state.get("note_key", {}).get(case_id)

@@ -22,6 +22,7 @@ def signed_in(accounts: Accounts, idle_minutes: int, setup_code: str | None = No
     (or, while the case store has no account, the form that makes the first admin)."""
     account: Account | None = st.session_state.get("account")
     now = time.monotonic()
+    st.session_state["idle_seconds"] = idle_minutes * 60  # what `session.coder_name` checks
     if account is not None:
         current = accounts.get(account.username)
         if now - st.session_state.get("last_seen", now) > idle_minutes * 60:

@@ -60,6 +60,7 @@ def test_coda_app_binds_to_this_machine_and_offers_a_setup_code_until_an_account
     command, env = started[-1]
     assert code == 0 and command[command.index("--server.address") + 1] == "127.0.0.1"
     assert command[command.index("--client.toolbarMode") + 1] == "viewer"  # no developer menu, no Deploy
+    assert command[command.index("--runner.postScriptGC") + 1] == "false"  # no 0.5 s collection per click
     assert command[command.index("--server.port") + 1] == "8600"
     setup = env["CODA_SETUP_CODE"]
     assert len(setup) >= 12 and f"setup code: {setup}" in err

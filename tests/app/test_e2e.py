@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from app.cli_team import SERVE_OPTIONS
 from app.review.accounts import Accounts
 from app.review.store import CaseStore
 from index.build import STORE_FILE, find_release
@@ -106,6 +107,7 @@ def server(tmp_path_factory, mini_data_dir) -> Iterator[tuple[str, Path]]:
         "false",
         "--client.toolbarMode",
         "viewer",  # as `coda app` serves it: no developer menu, no Deploy
+        *SERVE_OPTIONS,
     ]
     with open(log, "wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -200,10 +202,16 @@ def status_of(page, code: str):
 
 def take_screenshot(page, path: Path) -> None:
     """The page from its top, without toasts or a hovered tooltip."""
+    from playwright.sync_api import Error as PlaywrightError
+
     page.mouse.move(0, 0)
-    for close in page.locator('[data-testid="stToast"] button').all():
-        close.click()
-    page.locator('[data-testid="stToast"]').first.wait_for(state="detached")
+    toasts = page.locator('[data-testid="stToast"]')
+    while toasts.count():  # each closed by hand, or gone by itself meanwhile
+        try:
+            toasts.first.locator("button").click(timeout=2_000)
+        except PlaywrightError:
+            pass
+    toasts.first.wait_for(state="detached")
     page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTo(0, 0)")
     settle(page)
     page.screenshot(path=str(path))

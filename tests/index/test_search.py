@@ -70,3 +70,21 @@ def test_synonyms_expand_whole_words_only():
     assert syn.expand("HTN and DM2") == ["hypertension and type 2 diabetes mellitus"]
     assert syn.expand("CHFX") == []
     assert syn.expand("nothing to expand") == []
+
+
+def test_asked_for_billable_codes_a_heading_that_matches_stands_for_the_billable_codes_under_it(mini_search):
+    # S72.00 says "fracture of hip"; the claim takes S72.001A and its kin, two levels under it.
+    hits = mini_search.search("fracture of hip", limit=5, filters=Filters(billable=True))
+    assert hits and all(h.billable for h in hits)
+    assert codes(hits)[0].startswith("S72.00") and len(codes(hits)[0]) == 8
+    assert hits[0].matched == "Fracture of hip NOS"  # the heading's words, shown with the code they stand for
+
+
+def test_the_encoder_knows_coders_words_for_external_causes_the_agent_does_not_read():
+    encoder = Synonyms.for_encoder()
+    assert encoder.expand("tripped over a rug") == ["fall on same level from slipping, tripping and stumbling a rug"]
+    assert encoder.expand("slipped on ice at home") == [
+        "fall on same level due to ice and snow home as the place of occurrence of the external cause"
+    ]
+    assert encoder.expand("HTN") == ["hypertension"]  # and everything the agent's table knows
+    assert Synonyms.default().expand("tripped over a rug") == []

@@ -1,8 +1,9 @@
 // Coda note view (Streamlit custom component v2).
 // `data.html` is built by app/note_view.py::render_html, where every piece of note text and every
 // attribute value was escaped with html.escape, so it is inserted as markup here. Nothing else in
-// `data` is executable. A click (or Enter / Space) on a highlight sends {codes, start, end} back as
-// the "click" state value.
+// `data` is executable. A click (or Enter / Space) on a highlight sends {codes, start, end, at} back
+// as the "click" state value; `at` makes every click news, a second click on the same highlight too,
+// so the view is updated in place and never has to be mounted afresh.
 export default function noteView({ data, parentElement, setStateValue }) {
   let host = parentElement.querySelector(".coda-note-host");
   if (!host) {
@@ -30,6 +31,7 @@ export default function noteView({ data, parentElement, setStateValue }) {
       codes: (mark.dataset.codes || "").split(/\s+/).filter(Boolean),
       start: Number(mark.dataset.start),
       end: Number(mark.dataset.end),
+      at: Date.now() + Math.random(),
     });
 
   // Property handlers, not addEventListener: Streamlit calls this function again on every data
