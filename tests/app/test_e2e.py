@@ -9,6 +9,7 @@ screenshot of a coded case: into its temporary folder, or, when CODA_SCREENSHOT 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -207,10 +208,8 @@ def take_screenshot(page, path: Path) -> None:
     page.mouse.move(0, 0)
     toasts = page.locator('[data-testid="stToast"]')
     while toasts.count():  # each closed by hand, or gone by itself meanwhile
-        try:
+        with contextlib.suppress(PlaywrightError):
             toasts.first.locator("button").click(timeout=2_000)
-        except PlaywrightError:
-            pass
     toasts.first.wait_for(state="detached")
     page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTo(0, 0)")
     settle(page)
