@@ -9,6 +9,7 @@ import os
 import secrets
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,9 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
             changed = accounts.set_disabled(args.username, args.action == "disable")
             print(f"{changed.username} is {'disabled' if changed.disabled else 'enabled'}")
         else:
+            now = datetime.now(UTC)
             for a in accounts.list():
-                print(f"{a.username:<20} {a.role:<8} {a.state:<9} {a.display_name}  (since {a.created_at[:10]})")
+                print(f"{a.username:<20} {a.role:<8} {a.state(now):<9} {a.display_name}  (since {a.created_at[:10]})")
     return 0
 
 

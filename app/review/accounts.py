@@ -39,10 +39,12 @@ class Account:
     created_at: str
     locked_until: str | None = None
 
-    @property
-    def state(self) -> str:
-        """disabled, locked (a lock was set) or active: what the account lists show."""
-        return "disabled" if self.disabled else ("locked" if self.locked_until else "active")
+    def state(self, now: datetime) -> str:
+        """disabled, locked (a lock that still runs at `now`) or active: what the account lists show."""
+        if self.disabled:
+            return "disabled"
+        locked = self.locked_until is not None and now < datetime.fromisoformat(self.locked_until)
+        return "locked" if locked else "active"
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ one, and disable or enable. The page checks the role itself, whatever the sessio
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import streamlit as st
 
 from app.review.accounts import ROLES, Account, Accounts
@@ -24,7 +26,7 @@ def accounts_page(accounts: Accounts, account: Account) -> None:
                 "user": a.username,
                 "name": a.display_name,
                 "role": a.role,
-                "state": a.state,
+                "state": a.state(datetime.now(UTC)),
                 "since": a.created_at[:10],
             }
             for a in listed

@@ -86,7 +86,9 @@ def test_a_run_of_wrong_passwords_locks_the_account_for_a_while(accounts, clock)
     clock.now += timedelta(minutes=14)
     with pytest.raises(AccountError, match="locked until"):
         accounts.sign_in("dana", PASSWORD)
+    assert accounts.get("dana").state(clock.now) == "locked"
     clock.now += timedelta(minutes=2)
+    assert accounts.get("dana").state(clock.now) == "active"  # listed as it is, though the lock is still stored
     assert accounts.sign_in("dana", PASSWORD).username == "dana"
 
 
