@@ -8,7 +8,9 @@ Debian's Chromium through Playwright, codes a sample note, then times, over `--a
 - accept: a click on Accept (on that rejected code) to the code list showing it accepted again;
 - search: Enter in the encoder's search box to its results for those words.
 
-and the first page load (sign-in form to the worklist, models loaded). Run with
+and the first page load (sign-in form to the worklist, models loaded). Before each timed click the
+coder reads the code or types the search for `--reading` seconds (1 by default; 0 clicks at once,
+while the page may still be finishing the previous rerun). Run with
 `make bench-workbench` or `.venv/bin/python benchmarks/workbench_latency.py --data-dir .coda`.
 What the figures depend on: the processor, how busy the machine is (run it alone), the size of
 the note and of its code list, and the code book (the full index, not the tests' mini one).
@@ -38,7 +40,7 @@ from index.build import STORE_FILE, find_release  # noqa: E402
 from index.store import CodeStore  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-READING = 1.0  # seconds a coder reads a code before deciding, or types a search, before the timed click
+READING = [1.0]  # seconds a coder reads a code, or types a search, before the timed click (--reading)
 USER, PASSWORD = "bench", "a long passphrase"
 SAMPLE = ROOT / "assets" / "samples" / "02-inpatient-chf-exacerbation.txt"
 QUERIES = [  # fifty different searches, in coders' words and in code-book words
@@ -150,7 +152,7 @@ def decide(page, code: str, action: str) -> float:
         done = page.locator(f".st-key-rej_{key}")
     else:
         done = row(page, code).get_by_text("accepted", exact=True)
-    time.sleep(READING)
+    time.sleep(READING[0])
     return timed(lambda: page.locator(f".st-key-{action} button").click(), done.wait_for)
 
 
@@ -159,7 +161,7 @@ def search(page, query: str) -> float:
     field = page.get_by_label("A term or a code")
     field.fill(query)
     settle(page)
-    time.sleep(READING)
+    time.sleep(READING[0])
     shown = page.get_by_text(re.compile(f'(results|No codes found) for "{re.escape(query)}"')).first
     return timed(lambda: field.press("Enter"), shown.wait_for)
 
@@ -231,7 +233,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("CODA_DATA_DIR", ".coda")))
     parser.add_argument("--actions", type=int, default=50)
+    parser.add_argument("--reading", type=float, default=READING[0], help="seconds before each timed click")
     args = parser.parse_args()
+    READING[0] = args.reading
     run(args.data_dir.resolve(), args.actions)
 
 
