@@ -50,7 +50,8 @@ class PcsBook:
         if row is None:
             raise UnknownCode(self._why_not(key))
         title = self._conn.execute("SELECT long_name FROM pcs_codes WHERE code = ?", (key,)).fetchone()
-        axes = tuple(Axis(i + 1, AXES[i], row[COLUMNS[i]], _meaning(i, row[MEANINGS[i]])) for i in range(7))
+        names = self._axis_names(key[0])
+        axes = tuple(Axis(i + 1, names[i], row[COLUMNS[i]], _meaning(i, row[MEANINGS[i]])) for i in range(7))
         return PcsCode(key, title[0] if title else _title(axes), axes)
 
     def next_values(self, prefix: str) -> list[Axis]:
@@ -65,7 +66,8 @@ class PcsBook:
             f"SELECT DISTINCT {column}, {meaning} FROM pcs_tree WHERE code LIKE ? ORDER BY {column}",
             (key + "%",),
         )
-        return [Axis(position + 1, AXES[position], r[0], _meaning(position, r[1])) for r in rows]
+        name = self._axis_names(key[0])[position] if key else AXES[0]
+        return [Axis(position + 1, name, r[0], _meaning(position, r[1])) for r in rows]
 
     def search(self, query: str, limit: int = 10) -> list[tuple[str, str]]:
         """Codes whose titles hold every word of `query` (code, title), shortest title first."""
@@ -108,6 +110,18 @@ class PcsBook:
         rows = self._conn.execute("SELECT idx, section, content FROM pcs_guidelines ORDER BY rowid")
         return [Guideline(r[0], r[1], r[2]) for r in rows]
 
+    def _axis_names(self, section: str) -> tuple[str, ...]:
+        """What each character says in `section`: as a CMS release names it, else as in sections 0
+        and 1 (the bundled tables, which do not name them)."""
+        try:
+            rows = self._conn.execute(
+                "SELECT position, name FROM pcs_axis_names WHERE section = ?", (section,)
+            ).fetchall()
+        except sqlite3.OperationalError:  # the bundled tables have no such table
+            rows = []
+        named = {r[0]: r[1] for r in rows}
+        return tuple(named.get(i + 1, AXES[i]) for i in range(7))
+
     def _why_not(self, key: str) -> str:
         for position in range(7):
             allowed = [a.value for a in self.next_values(key[:position])]
@@ -115,7 +129,8 @@ class PcsBook:
                 where = f"after {key[:position]}" if position else "as a section"
                 shown = ", ".join(allowed[:20]) + (" ..." if len(allowed) > 20 else "")
                 return (
-                    f"{key} is not an ICD-10-PCS code of these tables: no row allows {AXES[position]} "
+                    f"{key} is not an ICD-10-PCS code of these tables: no row allows "
+                    f"{self._axis_names(key[0])[position]} "
                     f"{key[position]!r} {where} (allowed: {shown or 'none'})"
                 )
         return f"{key} is not an ICD-10-PCS code of these tables"
