@@ -1,6 +1,6 @@
 """A CMS ICD-10-PCS release read from its folder or zip (tests/fixtures/pcs: four tables of the
-FY2025 files in their official schema, imaging among them), stored, and read back like the
-bundled tables."""
+FY2025 files in their official schema, trimmed to a row each, imaging among them), stored, and
+read back like the bundled tables."""
 
 from __future__ import annotations
 
