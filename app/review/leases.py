@@ -34,7 +34,11 @@ def holder(conn: Connection, case_id: str, clock: Clock) -> Lease | None:
 
 
 def check(conn: Connection, case_id: str, username: str, clock: Clock) -> None:
-    """Refuse a change by `username` while another account holds the case's lease."""
+    """Refuse a change by `username` while another account holds the case's lease, or when
+    `username` is an account an admin has disabled (a browser session may outlive the account)."""
+    disabled = conn.execute("SELECT disabled FROM users WHERE username = ?", (username,)).fetchone()
+    if disabled is not None and disabled[0]:
+        raise DecisionRefused(f"the account {username!r} is disabled: your change was not saved")
     lease = holder(conn, case_id, clock)
     if lease is not None and lease.username != username:
         raise DecisionRefused(

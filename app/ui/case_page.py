@@ -16,6 +16,7 @@ import streamlit as st
 
 from agent.records import CodingOptions, NonClinical
 from app.note_view import note_view
+from app.review.accounts import Accounts
 from app.review.records import Case
 from app.review.store import CaseStore
 from app.review.validation import validate_claim
@@ -70,10 +71,11 @@ def case_view(store: CaseStore, coder: Coder, search: CodeSearch, case: Case, se
 @st.fragment
 def case_body(store: CaseStore, search: CodeSearch, case_id: str, status_shown: str, lease_minutes: int) -> None:
     """The note, the code list, the selected code and the claim: a Streamlit fragment, so a
-    decision made here reruns only this part of the page. When the session has ended, or a
-    decision changed the case's status (the header, the coding bar and the worklist show it),
-    the whole page runs again."""
-    if not session_alive():
+    decision made here reruns only this part of the page. When the session has ended or its
+    account is disabled, or a decision changed the case's status (the header, the coding bar and
+    the worklist show it), the whole page runs again."""
+    account = Accounts(store).get(coder_name()) if session_alive() else None
+    if account is None or account.disabled:  # the page signs the session out
         st.rerun(scope="app")
     case = store.get_case(case_id)
     if case.status != status_shown:

@@ -10,7 +10,7 @@ import pytest
 
 from app.review.accounts import WRONG, Accounts, SignInPolicy
 from app.review.store import CaseStore
-from index.errors import AccountError
+from index.errors import AccountError, DecisionRefused
 from index.store import CodeStore
 
 PASSWORD = "correct horse battery"
@@ -115,3 +115,16 @@ def test_a_disabled_account_cannot_sign_in_until_enabled(accounts):
     assert accounts.sign_in("dana", PASSWORD).role == "auditor"
     with pytest.raises(AccountError, match="no account 'lee'"):
         accounts.set_disabled("lee")
+
+
+def test_a_disabled_account_changes_no_case_though_its_session_lives_on(accounts):
+    store = accounts.db
+    accounts.add("dana", PASSWORD, "coder")
+    case = store.create_case("Essential hypertension.")
+    store.open_case(case.id, "dana")
+    accounts.set_disabled("dana")
+    with pytest.raises(DecisionRefused, match="the account 'dana' is disabled: your change was not saved"):
+        store.set_status(case.id, "in_review", "dana")
+    with pytest.raises(DecisionRefused, match="is disabled"):
+        store.open_case(case.id, "dana")
+    assert store.get_case(case.id).status == "new" and [a.action for a in store.audit(case.id)] == []
