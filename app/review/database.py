@@ -20,7 +20,7 @@ from app.review import audit_chain, leases
 from app.review.records import REVIEW_STARTS, Case, CaseCode
 from app.review.rows import case_from_row, code_from_row, code_params
 from app.review.schema import open_schema
-from app.review.sql import Connection, Database, DatabaseFailure
+from app.review.sql import Connection, Database, StoreFailure
 from index.errors import CaseNotFound, DataError, DecisionRefused
 from index.model import code_key
 from index.store import CodeStore
@@ -51,9 +51,9 @@ class CaseDatabase:
         try:
             with self._write() as conn:
                 open_schema(conn, self.name)
-        except DatabaseFailure as exc:
+        except StoreFailure as exc:
             self.database.close()
-            raise DataError(f"{self.name} is not a Coda case store: {_first_line(exc)}") from exc
+            raise DataError(f"{self.name} is not a Coda case store: {_first_line(exc.__cause__ or exc)}") from exc
         except BaseException:
             self.database.close()
             raise

@@ -34,7 +34,10 @@ DIALECTS = ("sqlite", "postgresql")
 # The key of the advisory lock that serialises writes to a case store on PostgreSQL ("coda").
 WRITE_LOCK = 0x636F6461
 SQLITE_BUSY_SECONDS = 10.0
-DatabaseFailure = sa_exc.SQLAlchemyError  # what a database raises that is not one of Coda's errors
+
+
+class StoreFailure(DataError):
+    """The database refused or lost a transaction (rolled back: nothing of it was saved)."""
 
 
 class Record(tuple):  # type: ignore[type-arg]
@@ -142,16 +145,21 @@ class Database:
                 raw = self.engine.connect()
             except sa_exc.OperationalError as exc:
                 raise DataError(f"cannot reach the case store {self.name}: {_first_line(exc)}") from exc
-            with raw:
-                raw.execution_options(coda_write=write)
-                with raw.begin():
-                    if write and self.dialect == "postgresql":
-                        raw.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
-                    self._current = Connection(raw, self.dialect)
-                    try:
-                        yield self._current
-                    finally:
-                        self._current = None
+            except sa_exc.DBAPIError as exc:  # reached, but not a database (a SQLite file of garbage)
+                raise StoreFailure(f"the case store {self.name} failed: {_first_line(exc)}") from exc
+            try:
+                with raw:
+                    raw.execution_options(coda_write=write)
+                    with raw.begin():
+                        if write and self.dialect == "postgresql":
+                            raw.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
+                        self._current = Connection(raw, self.dialect)
+                        try:
+                            yield self._current
+                        finally:
+                            self._current = None
+            except sa_exc.DBAPIError as exc:  # a lost server, a full disk, a guard of the schema
+                raise StoreFailure(f"the case store {self.name} failed, nothing was saved: {_first_line(exc)}") from exc
 
     def close(self) -> None:
         with self._lock:

@@ -17,7 +17,7 @@ import pytest
 
 from agent.records import CodingOptions, CodingResult, Evidence, Finding, NonClinical, Rejected, Step, Suggestion
 from app.review.records import AuditEntry, Case, CaseCode, References, dotted
-from app.review.sql import DatabaseFailure
+from app.review.sql import StoreFailure
 from app.review.store import CaseStore
 from index.errors import CaseNotFound, DataError, DecisionRefused, NoteError
 from index.store import CodeStore
@@ -737,7 +737,7 @@ def test_the_store_keeps_its_invariants_whoever_writes(store: CaseStore, coded: 
         ),
         ("UPDATE case_codes SET principal = 1", "(?i)unique"),
     ):
-        with pytest.raises(DatabaseFailure, match=why), store.database.transaction(write=True) as conn:
+        with pytest.raises(StoreFailure, match=why), store.database.transaction(write=True) as conn:
             conn.execute(sql)
     assert len(store.audit(coded.id)) == 1
     assert [c.principal for c in store.codes(coded.id)] == [True, False, False, False]
