@@ -7,6 +7,8 @@ from __future__ import annotations
 import multiprocessing
 import re
 import sqlite3
+import sys
+import types
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import replace
@@ -776,9 +778,13 @@ def _decide_in_another_process(target: str | Path, book_path: Path, coder: str, 
             store.set_status(case.id, "done", coder)
 
 
-def test_several_processes_deciding_at_once_lose_nothing(case_db: str | Path, book: CodeStore) -> None:
+def test_several_processes_deciding_at_once_lose_nothing(
+    case_db: str | Path, book: CodeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Four processes, as four app servers sharing one store, each code five cases at once: every
     case gets its own number, every decision is there, and the audit chain holds."""
+    # A spawned process runs the parent's __main__ again; after an AppTest that is app/main.py.
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(4)
     coders = ["ana", "ben", "cy", "dee"]
