@@ -55,6 +55,14 @@ def md_escape(text: str | None) -> str:
     return _MARKDOWN_SPECIAL.sub(lambda m: "\\" + m.group(0), " ".join((text or "").split()))
 
 
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A Streamlit markdown table: `header` as given, every cell escaped with `md_escape`, which
+    folds line breaks and escapes "|", so no cell can end early or break the table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(md_escape(str(cell)) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
 # -- the worklist ---------------------------------------------------------------------------------
 
 

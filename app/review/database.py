@@ -20,7 +20,7 @@ from app.review import audit_chain, leases
 from app.review.records import REVIEW_STARTS, Case, CaseCode
 from app.review.rows import case_from_row, code_from_row, code_params
 from app.review.schema import open_schema
-from app.review.sql import Connection, Database, StoreFailure
+from app.review.sql import Connection, Database, StoreFailure, first_line
 from index.errors import CaseNotFound, DataError, DecisionRefused
 from index.model import code_key
 from index.store import CodeStore
@@ -53,7 +53,7 @@ class CaseDatabase:
                 open_schema(conn, self.name)
         except StoreFailure as exc:
             self.database.close()
-            raise DataError(f"{self.name} is not a Coda case store: {_first_line(exc.__cause__ or exc)}") from exc
+            raise DataError(f"{self.name} is not a Coda case store: {first_line(exc.__cause__ or exc)}") from exc
         except BaseException:
             self.database.close()
             raise
@@ -185,7 +185,3 @@ def _resequence(conn: Connection, case_id: str) -> None:
         "UPDATE case_codes SET sequence = ? WHERE case_id = ? AND code = ?",
         [(i, case_id, r[0]) for i, r in enumerate(rows, 1)],
     )
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

@@ -144,9 +144,9 @@ class Database:
             try:
                 raw = self.engine.connect()
             except sa_exc.OperationalError as exc:
-                raise DataError(f"cannot reach the case store {self.name}: {_first_line(exc)}") from exc
+                raise DataError(f"cannot reach the case store {self.name}: {first_line(exc)}") from exc
             except sa_exc.DBAPIError as exc:  # reached, but not a database (a SQLite file of garbage)
-                raise StoreFailure(f"the case store {self.name} failed: {_first_line(exc)}") from exc
+                raise StoreFailure(f"the case store {self.name} failed: {first_line(exc)}") from exc
             try:
                 with raw:
                     raw.execution_options(coda_write=write)
@@ -159,7 +159,7 @@ class Database:
                         finally:
                             self._current = None
             except sa_exc.DBAPIError as exc:  # a lost server, a full disk, a guard of the schema
-                raise StoreFailure(f"the case store {self.name} failed, nothing was saved: {_first_line(exc)}") from exc
+                raise StoreFailure(f"the case store {self.name} failed, nothing was saved: {first_line(exc)}") from exc
 
     def close(self) -> None:
         with self._lock:
@@ -217,5 +217,6 @@ def _named(params: Sequence[Any]) -> dict[str, Any]:
     return {f"p{i}": v for i, v in enumerate(params)}
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of what a driver said (the exception SQLAlchemy wraps, when it wraps one)."""
     return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

@@ -18,7 +18,7 @@ from app.review.store import CaseStore
 from app.review.validation import Validation
 from app.ui.fold import fold
 from app.ui.session import act, coder_name
-from app.workbench import audit_rows, export_name, md_escape
+from app.workbench import audit_rows, export_name, markdown_table, md_escape
 from index.errors import ExportError
 from index.store import CodeStore
 
@@ -41,12 +41,8 @@ def claim_section(
         return
     final = claim_codes(codes)
     if final:  # a plain table: light to redraw after each decision
-        lines = ["| # | code | title | type |", "| --- | --- | --- | --- |"]
-        lines += [
-            f"| {i} | {md_escape(c.code)} | {md_escape(c.title)} | {'principal' if c.principal else 'other'} |"
-            for i, c in enumerate(final, 1)
-        ]
-        st.markdown("\n".join(lines))
+        rows = [(i, c.code, c.title, "principal" if c.principal else "other") for i, c in enumerate(final, 1)]
+        st.markdown(markdown_table(("#", "code", "title", "type"), rows))
     for f in validation.errors:
         if f.kind == "no_codes":  # where every review starts: a hint, though it still blocks export
             st.info(md_escape(f.message), icon=":material/info:")

@@ -13,7 +13,16 @@ import streamlit as st
 from app.review.records import AuditEntry, Case, CaseCode
 from app.ui.fold import fold
 from app.ui.session import select
-from app.workbench import CODE_STATUS_COLOURS, CodeRow, code_rows, md_escape, neighbour, rejected_by, split_rejected
+from app.workbench import (
+    CODE_STATUS_COLOURS,
+    CodeRow,
+    code_rows,
+    markdown_table,
+    md_escape,
+    neighbour,
+    rejected_by,
+    split_rejected,
+)
 
 
 def code_list(case: Case, codes: list[CaseCode], selected: str | None, entries: list[AuditEntry]) -> None:
@@ -77,10 +86,8 @@ def agent_candidates(case: Case, agents: list[CodeRow], selected: str | None) ->
             on_change=lambda key: select(case.id, st.session_state.get(key)),
             args=(f"open_candidate_{case.id}_{selected}",),
         )
-        lines = ["| code | title | why the agent rejected it |", "| --- | --- | --- |"]
-        # md_escape folds line breaks and escapes "|": no cell can end early or break the table.
-        lines += [f"| {md_escape(r.code)} | {md_escape(r.title)} | {md_escape(r.reason)} |" for r in agents]
-        st.markdown("\n".join(lines))
+        rows = [(r.code, r.title, r.reason) for r in agents]
+        st.markdown(markdown_table(("code", "title", "why the agent rejected it"), rows))
 
 
 def rejected_row(case: Case, row: CodeRow, selected: str | None, by: str) -> None:

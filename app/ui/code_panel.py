@@ -24,6 +24,7 @@ from app.workbench import (
     REJECT_REASONS,
     REJECTED_COLOUR,
     change_options,
+    markdown_table,
     md_escape,
     move_target,
     next_undecided,
@@ -230,9 +231,7 @@ def render_entry(entry: dict[str, Any]) -> None:
         lines += [f"**{md_escape(note['label'])}:** {md_escape(note['text'])}{where}", ""]
     if entry["seventh"]:
         lines += [f"**7th characters** (defined at {entry['seventh_source']})", ""]
-        lines += ["| 7th | meaning |", "| --- | --- |"]
-        lines += [f"| {md_escape(s['char'])} | {md_escape(s['meaning'])} |" for s in entry["seventh"]]
-        lines.append("")
+        lines += [markdown_table(("7th", "meaning"), [(s["char"], s["meaning"]) for s in entry["seventh"]]), ""]
     if entry["children"]:
         lines.append("**More specific:** " + ", ".join(f"`{c}`" for c in entry["children"]))
     st.markdown("\n".join(lines))

@@ -26,6 +26,7 @@ from app.workbench import (
     code_rows,
     export_name,
     llm_unavailable,
+    markdown_table,
     md_escape,
     move_target,
     neighbour,
@@ -339,3 +340,8 @@ def test_a_quote_is_found_where_the_note_has_it_whatever_its_case_and_line_break
 @pytest.mark.parametrize("quote", ["", "   ", "kidney failure", "x" * 501])
 def test_a_quote_that_is_blank_absent_or_too_long_finds_nothing(quote):
     assert quote_evidence("Type 2 diabetes with diabetic CKD stage 3.", quote) == []
+
+
+def test_a_markdown_table_escapes_every_cell_and_no_cell_breaks_it():
+    table = markdown_table(("#", "code", "why"), [(1, "E11.22", "a | b\nc *d*")])
+    assert table == "| # | code | why |\n| --- | --- | --- |\n| 1 | E11\\.22 | a \\| b c \\*d\\* |"
