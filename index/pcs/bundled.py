@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from index.errors import DataError, EmptyQuery, UnknownCode
-from index.pcs.model import AXES, Axis, Guideline, PcsCode, RootOperation, UseEntry, pcs_key
+from index.pcs.model import AXES, Axis, Guideline, PcsCode, PcsRow, RootOperation, UseEntry, pcs_key
 
 COLUMNS = ("section", "body_system", "root_op", "body_part", "approach", "device", "qualifier")
 MEANINGS = ("sec_def", "bs_def", "ro_def", "bp_def", "ap_def", "dv_def", "qu_def")
@@ -36,6 +36,8 @@ class PcsBook:
             raise DataError(f"no ICD-10-PCS tables at {self.path}")
         self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
+        self._rows: dict[str, list[PcsRow]] = {}
+        self._sections: set[str] | None = None
 
     def close(self) -> None:
         self._conn.close()
@@ -50,7 +52,7 @@ class PcsBook:
         if row is None:
             raise UnknownCode(self._why_not(key))
         title = self._conn.execute("SELECT long_name FROM pcs_codes WHERE code = ?", (key,)).fetchone()
-        names = self._axis_names(key[0])
+        names = self.axis_names(key[0])
         axes = tuple(Axis(i + 1, names[i], row[COLUMNS[i]], _meaning(i, row[MEANINGS[i]])) for i in range(7))
         return PcsCode(key, title[0] if title else _title(axes), axes)
 
@@ -66,7 +68,7 @@ class PcsBook:
             f"SELECT DISTINCT {column}, {meaning} FROM pcs_tree WHERE code LIKE ? ORDER BY {column}",
             (key + "%",),
         )
-        name = self._axis_names(key[0])[position] if key else AXES[0]
+        name = self.axis_names(key[0])[position] if key else AXES[0]
         return [Axis(position + 1, name, r[0], _meaning(position, r[1])) for r in rows]
 
     def search(self, query: str, limit: int = 10) -> list[tuple[str, str]]:
@@ -106,11 +108,38 @@ class PcsBook:
             if line.strip().startswith("use ")
         ]
 
+    def rows(self, pattern: str) -> list[PcsRow]:
+        """Every table row (a whole code with the meaning of each character) whose first
+        characters match `pattern`, where "." stands for any one character ("B.2": a CT scan of
+        any body system). The rows are read once per pattern."""
+        key = re.sub(r"\s", "", pattern).upper()
+        if key not in self._rows:
+            like = key.replace(".", "_") + "%"
+            found = self._conn.execute(f"SELECT code, {', '.join(MEANINGS)} FROM pcs_tree WHERE code LIKE ?", (like,))
+            self._rows[key] = [PcsRow(r[0], tuple(_meaning(i, r[i + 1]) for i in range(7))) for r in found]
+        return self._rows[key]
+
+    def sections(self) -> set[str]:
+        """The sections these tables hold ("0", "1"; every one in a CMS release)."""
+        if self._sections is None:
+            self._sections = {r[0] for r in self._conn.execute("SELECT DISTINCT section FROM pcs_tree")}
+        return self._sections
+
+    def index_entries(self) -> list[tuple[str, str]]:
+        """The PCS Index's entries (term, what it says: "see Resection, Appendix **0DTJ**", "use
+        Upper Femur, Right"), continuation rows joined to their term; none for a book that has
+        no index."""
+        try:
+            found = self._conn.execute("SELECT term, content FROM pcs_index ORDER BY rowid").fetchall()
+        except sqlite3.OperationalError:
+            return []
+        return [(r[0].strip(), r[1]) for r in found]
+
     def guidelines(self) -> list[Guideline]:
         rows = self._conn.execute("SELECT idx, section, content FROM pcs_guidelines ORDER BY rowid")
         return [Guideline(r[0], r[1], r[2]) for r in rows]
 
-    def _axis_names(self, section: str) -> tuple[str, ...]:
+    def axis_names(self, section: str) -> tuple[str, ...]:
         """What each character says in `section`: as a CMS release names it, else as in sections 0
         and 1 (the bundled tables, which do not name them)."""
         try:
@@ -130,7 +159,7 @@ class PcsBook:
                 shown = ", ".join(allowed[:20]) + (" ..." if len(allowed) > 20 else "")
                 return (
                     f"{key} is not an ICD-10-PCS code of these tables: no row allows "
-                    f"{self._axis_names(key[0])[position]} "
+                    f"{self.axis_names(key[0])[position]} "
                     f"{key[position]!r} {where} (allowed: {shown or 'none'})"
                 )
         return f"{key} is not an ICD-10-PCS code of these tables"

@@ -45,6 +45,14 @@ class PcsCode:
 
 
 @dataclass(frozen=True)
+class PcsRow:
+    """One code a table row allows, with the meaning of each of its seven characters."""
+
+    code: str
+    meanings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class RootOperation:
     section: str
     value: str

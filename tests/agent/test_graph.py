@@ -92,9 +92,11 @@ def test_the_same_note_codes_the_same_way(mini_coder, coded):
 def test_progress_is_reported_step_by_step_and_kept_in_the_result(mini_coder):
     heard: list[str] = []
     result = mini_coder.code(NOTE, OUTPATIENT, heard.append, note_id="n1")
-    assert [line.split(":")[0] for line in heard] == ["analyze", "locate", "assign", "gate", "verify", "reconcile"]
+    steps = ["analyze", "locate", "assign", "gate", "verify", "reconcile", "procedures"]
+    assert [line.split(":")[0] for line in heard] == steps
     assert list(result.progress) == heard
-    assert heard[-1] == "reconcile: 3 codes suggested, " + f"{len(result.candidates)} rejected"
+    assert heard[-2] == "reconcile: 3 codes suggested, " + f"{len(result.candidates)} rejected"
+    assert heard[-1] == "procedures: none coded (ICD-10-PCS is for inpatient claims)"
 
 
 def test_options_are_checked_where_they_are_made():
@@ -199,3 +201,38 @@ def test_every_billable_title_codes_itself(siblings_coder):
     titles = store.codes(billable)
     coded = {c: [s.code for s in siblings_coder.code(f"{titles[c].title}.", OUTPATIENT).codes] for c in billable}
     assert coded == {c: [c] for c in billable}
+
+
+def test_an_inpatient_case_gets_its_procedures_built_after_the_diagnoses(mini_coder):
+    note = "DISCHARGE DIAGNOSES:\n1. HTN.\nPROCEDURES: Laparoscopic appendectomy on day 1. Colonoscopy is planned.\n"
+    heard: list[str] = []
+    result = mini_coder.code(note, INPATIENT, heard.append, note_id="n2")
+    assert heard[-1] == "procedures: 1 ICD-10-PCS codes built, 1 read and not coded"
+    [appendectomy] = result.procedures
+    assert (appendectomy.code, appendectomy.principal) == ("0DTJ4ZZ", True)
+    out = result.to_json()
+    [procedure] = out["procedures"]
+    assert (
+        procedure["code"] == "0DTJ4ZZ"
+        and procedure["title"] == "Resection of Appendix, Percutaneous Endoscopic Approach"
+    )
+    assert [(a["position"], a["value"], a["meaning"]) for a in procedure["axes"]][2:5] == [
+        (3, "T", "Resection"),
+        (4, "J", "Appendix"),
+        (5, "4", "Percutaneous Endoscopic"),
+    ]
+    at = note.index("Laparoscopic")
+    assert procedure["axes"][4]["evidence"] == [{"start": at, "end": at + 12, "text": "Laparoscopic"}]
+    assert procedure["axes"][6]["basis"].startswith("not documented")
+    assert out["procedure_candidates"] == [
+        {
+            "code": "0DJD8ZZ",
+            "title": result.procedure_candidates[0].title,
+            "reason": "planned, not performed in this stay",
+        }
+    ]
+
+
+def test_an_outpatient_case_gets_no_procedure_codes(mini_coder):
+    result = mini_coder.code("Laparoscopic appendectomy today.", OUTPATIENT)
+    assert result.procedures == [] and result.to_json()["procedures"] == []

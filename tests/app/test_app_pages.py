@@ -216,8 +216,8 @@ def test_paste_code_accept_reject_and_audit(app, cases):
     assert status.label == "Coded by the offline reasoner" and status.proto.state == status.proto.COMPLETE
     progress = [plain(m.value) for m in status.markdown]
     steps = [line.split(":")[0] for line in progress]
-    assert (steps[0], steps[-1]) == ("analyze", "reconcile") and {"locate", "assign", "verify"} <= set(steps)
-    assert progress[-1].startswith("reconcile: 3 codes suggested")
+    assert (steps[0], steps[-1]) == ("analyze", "procedures") and {"locate", "assign", "verify"} <= set(steps)
+    assert progress[-2].startswith("reconcile: 3 codes suggested")
     assert [b.key for b in at.main.button if b.key in ("pick_E11.22", "pick_N18.30", "pick_I10")] == [
         "pick_E11.22",
         "pick_N18.30",

@@ -475,7 +475,7 @@ def test_the_coders_result_on_the_mini_code_book_is_saved_as_it_is(mini_coder, t
         lines: list[str] = []
         result = mini_coder.code(new.note, CodingOptions(new.setting, new.reasoner), lines.append, note_id=new.id)
         steps = [line.split(":")[0] for line in lines]
-        assert (steps[0], steps[-1]) == ("analyze", "reconcile") and {"locate", "assign", "verify"} <= set(steps)
+        assert (steps[0], steps[-1]) == ("analyze", "procedures") and {"locate", "assign", "verify"} <= set(steps)
         saved = cases.save_result(new.id, result, "dana")
     assert [(c.code, c.status, c.principal) for c in saved if c.status != "rejected"] == [
         ("E11.22", "suggested", True),
