@@ -227,10 +227,17 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     from agent.learning.corpus import load_split
     from agent.learning.errors import Trace, misses, report
-    from agent.learning.metrics import evaluate
+    from agent.learning.metrics import evaluate, restrict
 
     profile = _profile_name(args, settings)
-    notes = load_split(args.data, args.split, limit=args.limit)
+    procedures = args.kind == "procedures"
+    if procedures and args.setting != "inpatient":
+        _say("ICD-10-PCS procedures are coded on inpatient cases only: use --setting inpatient")
+        return 2
+    if procedures and args.report is not None:
+        _say("--report covers diagnoses; it is not written for --kind procedures")
+        return 2
+    notes = load_split(args.data, args.split, limit=args.limit, kind="P" if procedures else "D")
     coder = _open_coder(settings)
     if profile:
         coder.load_profile(profile)  # load before timing
@@ -243,18 +250,33 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         started = time.perf_counter()
         state = coder.run(note.text, CodingOptions(args.setting, "offline", profile), note_id=note.id)
         latencies.append((time.perf_counter() - started) * 1000)
-        trace = Trace.of(state)
         gold[note.id] = set(note.codes)
-        predicted[note.id] = {s.code for s in trace.codes}
-        candidates += len(trace.candidates)
-        reached += len(note.codes & trace.finals())
         gold_total += len(note.codes)
-        if args.report is not None:
-            lost.extend(misses(trace, note.codes, coder.deps.store))
+        if procedures:
+            predicted[note.id] = {p.code for p in state.get("procedures", [])}
+            read = predicted[note.id] | {r.code for r in state.get("procedure_candidates", []) if r.code}
+            candidates += len(read)
+            reached += len(note.codes & read)
+        else:
+            trace = Trace.of(state)
+            predicted[note.id] = {s.code for s in trace.codes}
+            candidates += len(trace.candidates)
+            reached += len(note.codes & trace.finals())
+            if args.report is not None:
+                lost.extend(misses(trace, note.codes, coder.deps.store))
         if not args.json and i % 50 == 0:
             _say(f"coded {i}/{len(notes)} notes")
-    result = evaluate(gold, predicted, latencies)
-    result.update({"split": args.split, "profile": profile or None, "setting": args.setting})
+    result = evaluate(gold, predicted, latencies, category_length=4 if procedures else 3)
+    result.update({"split": args.split, "profile": profile or None, "setting": args.setting, "kind": args.kind})
+    if procedures:  # also on the gold of the sections the ICD-10-PCS tables in use hold
+        sections = coder.deps.procedure_coder().book.sections()
+        covered = evaluate(restrict(gold, lambda c: c[:1] in sections), predicted, latencies, category_length=4)
+        result["covered"] = {
+            "sections": sorted(sections),
+            "gold": sum(len(c) for c in restrict(gold, lambda c: c[:1] in sections).values()),
+            "full": covered["full"],
+            "category": covered["category"],
+        }
     result["candidate_recall"] = round(reached / gold_total, 4) if gold_total else 0.0
     result["candidates_per_note"] = round(candidates / len(notes), 1) if notes else 0.0
     if args.report is not None:
@@ -264,10 +286,19 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{args.split}: {result['notes']} notes, profile {profile or '(none: zero-shot)'}, {args.setting}")
+    print(
+        f"{args.split}: {result['notes']} notes, {args.kind}, profile {profile or '(none: zero-shot)'}, {args.setting}"
+    )
     for level in ("full", "category"):
         r = result[level]
-        print(f"  {level:<9} P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}")
+        name = "first 4" if procedures and level == "category" else level
+        print(f"  {name:<9} P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}")
+    if procedures:
+        c = result["covered"]
+        print(
+            f"  on the {c['gold']} gold codes of sections {', '.join(c['sections'])} (the tables in use): "
+            f"P {c['full']['precision']:.3f}  R {c['full']['recall']:.3f}  F1 {c['full']['f1']:.3f}"
+        )
     print(f"  macro-F1  {result['macro_f1']:.3f} (full), {result['macro_f1_category']:.3f} (category)")
     print(
         f"  candidates reach {result['candidate_recall']:.1%} of the gold codes, "
@@ -349,6 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--profile", help="the name of a learned profile of this release")
     evaluate.add_argument("--limit", type=int)
     evaluate.add_argument("--setting", choices=SETTINGS, default="inpatient")
+    evaluate.add_argument(
+        "--kind", choices=("diagnoses", "procedures"), default="diagnoses", help="procedures: ICD-10-PCS, SPLITP.tsv"
+    )
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument(
         "--report", type=Path, help="write each missed gold code, the step that lost it and the note's words (JSON)"

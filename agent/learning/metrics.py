@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 __all__ = [
@@ -96,17 +96,18 @@ def macro_f1(gold: Codes, predicted: Codes) -> float:
     return sum(Scores.from_counts(tp[c], fp[c], fn[c]).f1 for c in labels) / len(labels)
 
 
-def category(code: str) -> str:
-    """The 3-character category of a code, upper case: "e11.22" -> "E11"."""
+def category(code: str, length: int = 3) -> str:
+    """The category of a code, upper case: its first 3 characters for ICD-10-CM ("e11.22" ->
+    "E11"), or the first `length` (4 for ICD-10-PCS: the table and body part)."""
     normalised = _normalise(code)
     if not normalised:
         raise ValueError("an empty code has no category")
-    return normalised[:3]
+    return normalised[:length]
 
 
-def to_categories(codes: Iterable[str]) -> set[str]:
+def to_categories(codes: Iterable[str], length: int = 3) -> set[str]:
     """The set of categories of `codes`."""
-    return {category(code) for code in codes}
+    return {category(code, length) for code in codes}
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -127,16 +128,17 @@ def _scores_dict(scores: Scores) -> dict[str, float | int]:
     return {key: round(value, 4) if isinstance(value, float) else value for key, value in asdict(scores).items()}
 
 
-def evaluate(gold: Codes, predicted: Codes, latencies_ms: Sequence[float]) -> dict:
+def evaluate(gold: Codes, predicted: Codes, latencies_ms: Sequence[float], category_length: int = 3) -> dict:
     """The figures of one run, ready for JSON.
 
     `{"notes", "full", "category", "macro_f1", "macro_f1_category", "latency_ms"}`, where
     "full" and "category" hold precision, recall, f1 (micro), tp, fp and fn on full codes and
-    on 3-character categories, and latency_ms holds p50 and p95 (nearest rank) and the mean.
-    Scores are rounded to 4 decimals, latencies to 1; with no latencies those are None.
+    on categories (their first `category_length` characters), and latency_ms holds p50 and p95
+    (nearest rank) and the mean. Scores are rounded to 4 decimals, latencies to 1; with no
+    latencies those are None.
     """
-    gold_categories = {note_id: to_categories(codes) for note_id, codes in gold.items()}
-    predicted_categories = {note_id: to_categories(codes) for note_id, codes in predicted.items()}
+    gold_categories = {note_id: to_categories(codes, category_length) for note_id, codes in gold.items()}
+    predicted_categories = {note_id: to_categories(codes, category_length) for note_id, codes in predicted.items()}
     if latencies_ms:
         latency = {
             "p50": round(float(percentile(latencies_ms, 50)), 1),
@@ -153,3 +155,8 @@ def evaluate(gold: Codes, predicted: Codes, latencies_ms: Sequence[float]) -> di
         "macro_f1_category": round(macro_f1(gold_categories, predicted_categories), 4),
         "latency_ms": latency,
     }
+
+
+def restrict(codes: Codes, keep: Callable[[str], bool]) -> dict[str, set[str]]:
+    """Each note's codes that `keep` accepts (the gold of the sections a code book holds, say)."""
+    return {note_id: {c for c in note_codes if keep(c)} for note_id, note_codes in codes.items()}

@@ -17,14 +17,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from agent.procedures.lexicon import Mention, ProcedureLexicon, Word, content_words, norm
+from agent.procedures.lexicon import Mention, Operation, ProcedureLexicon, Word, content_words, norm
 from agent.procedures.reading import NOT_CODED, status_of, windows
 from agent.reading.segment import Analysis, Sentence
 from agent.records import AxisChoice, Evidence, ProcedureSuggestion, Rejected, Step
 from index.pcs.bundled import PcsBook
 from index.pcs.model import PcsRow
 
-MIN_BODY_SCORE = 0.5  # share of a body part's words the note must say
+MIN_BODY_SCORE = 0.6  # share of a body part's words the note must say (2 of 2, 2 of 3)
 HINTED = 0.9  # a body-part word the procedure implies (a hemiarthroplasty's femoral surface) counts this much
 SIDES = ("right", "left", "bilateral")
 SKIPPED_SECTIONS = frozenset({"family_history", "medications", "allergies"})
@@ -42,6 +42,7 @@ class _Part:
     evidence: tuple[Evidence, ...]
     side: str | None  # the side the value has, if any
     side_documented: bool
+    rivals: tuple[str, ...] = ()  # other body parts the note's words fit as well
 
 
 class ProcedureCoder:
@@ -121,6 +122,8 @@ class ProcedureCoder:
         implied = f"{mention.operation.body_words} {body_words}"
         hint = [Word(w, mention.start, mention.end) for w in content_words(implied)]
         side, side_word = _side(words, mention)
+        if side is None and mention.operation.both_sides:  # an examination of both eyes, unless one is named
+            side = "bilateral"
         parts = [
             p
             for rank, pattern in enumerate(patterns)
@@ -128,7 +131,10 @@ class ProcedureCoder:
         ]
         if not parts:
             return []
-        best = max(parts, key=lambda p: (round(p.score, 3), -p.rank, -p.size, p.prefix))
+        best = min(parts, key=lambda p: (*_rank(p), p.prefix))
+        rivals = tuple(p.meaning for p in parts if _rank(p) == _rank(best) and not _same_part(p.meaning, best.meaning))
+        if rivals:  # the note's words fit several body parts as well: the first is taken, and said so
+            best = replace(best, rivals=rivals)
         chosen = [best]
         if side == "bilateral" and best.side in ("right", "left"):  # B4.3: no bilateral value, one code per side
             other = "left" if best.side == "right" else "right"
@@ -162,7 +168,7 @@ class ProcedureCoder:
         side_word: Word | None,
     ) -> list[_Part]:
         by_word: dict[str, Word] = {}
-        for w in sorted(words, key=lambda w: abs(w.start - span.start)):  # the nearest occurrence
+        for w in sorted(words, key=lambda w: (not w.said, abs(w.start - span.start))):  # the word itself, nearest
             by_word.setdefault(w.word, w)
         implied = {w.word for w in hint}
         groups = {r.code[:4]: r.meanings[3] for r in self.book.rows(pattern)}
@@ -238,22 +244,24 @@ class ProcedureCoder:
                 part.prefix[3],
                 part.meaning,
                 part.evidence,
-                "" if part.side_documented else "the note does not say which side: query the provider",
+                _body_basis(part),
             ),
         ]
         code = part.prefix
         undocumented = 0
-        implied = dict(mention.operation.implied)
         for position in range(4, 7):
             allowed: dict[str, str] = {}
             for r in rows:
                 if r.code.startswith(code):
                     allowed.setdefault(r.code[position], r.meanings[position])
-            choice, guessed = self._choose(note, sentence, names[position], position, allowed, implied, span, lo, hi)
+            choice, guessed = self._choose(
+                note, sentence, names[position], position, allowed, mention.operation, span, lo, hi
+            )
             undocumented += guessed
             axes.append(choice)
             code += choice.value
-        confidence = 0.9 * min(1.0, part.score) * 0.85**undocumented * (1.0 if part.side_documented else 0.5)
+        unsure = not part.side_documented or bool(part.rivals)
+        confidence = 0.9 * min(1.0, part.score) * 0.85**undocumented * (0.5 if unsure else 1.0)
         described = self.book.describe(code)
         reasoning = (
             Step("procedure", f"read '{mention.text}' ({sentence.section} section)"),
@@ -270,7 +278,7 @@ class ProcedureCoder:
         name: str,
         position: int,
         allowed: dict[str, str],
-        implied: dict[str, str],
+        operation: Operation,
         span: Evidence,
         lo: int,
         hi: int,
@@ -278,10 +286,11 @@ class ProcedureCoder:
         """One character: from the procedure itself, a cue in the note, the only value allowed, or
         a default (the last counts as undocumented: 1)."""
         by_meaning = {_key(m): v for v, m in allowed.items()}
+        implied = dict(operation.implied)
         if name in implied and _key(implied[name]) in by_meaning:
             value = by_meaning[_key(implied[name])]
             return AxisChoice(position + 1, name, value, allowed[value], (span,), f"implied by '{span.text}'"), 0
-        for meaning, start, end in self.lexicon.cue(name, note, lo, hi):
+        for meaning, start, end in self.lexicon.cue(name, note, lo, hi, operation):
             if _key(meaning) in by_meaning:
                 value = by_meaning[_key(meaning)]
                 return AxisChoice(
@@ -319,6 +328,21 @@ def _side(words: list[Word], mention: Mention) -> tuple[str | None, Word | None]
         return None, None
     nearest = min(sides, key=lambda w: abs(w.start - mention.start))
     return ("bilateral" if nearest.word == "both" else nearest.word), nearest
+
+
+def _rank(part: _Part) -> tuple[float, int, int, int]:
+    """Best first: the share of its words the note says, then the more of the note's words it
+    rests on ("sigmoid colon" over "colon"), the procedure's likelier table, the fewer words."""
+    return (-round(part.score, 3), -len(part.evidence), part.rank, part.size)
+
+
+def _body_basis(part: _Part) -> str:
+    if part.rivals:
+        shown = "; ".join(part.rivals[:3]) + (" ..." if len(part.rivals) > 3 else "")
+        return f"the note's words fit other body parts as well ({shown}): query the provider"
+    if not part.side_documented:
+        return "the note does not say which side: query the provider"
+    return ""
 
 
 def _same_part(a: str, b: str) -> bool:

@@ -25,6 +25,12 @@ _STOP = frozenset({"and", "of", "the", "or", "with", "a", "an", "to", "in", "on"
 
 
 @dataclass(frozen=True)
+class Cue:
+    words: tuple[str, ...]
+    meaning: str
+
+
+@dataclass(frozen=True)
 class Operation:
     """A procedure term's tables, as patterns of a code's first characters ("0DTJ", "B.2"), most
     likely first; and what the procedure itself implies for an axis, by meaning."""
@@ -33,13 +39,9 @@ class Operation:
     options: tuple[str, ...]
     body_words: str = ""
     implied: tuple[tuple[str, str], ...] = ()  # (axis name, meaning): ("device", "Synthetic Substitute")
+    cues: tuple[tuple[str, Cue], ...] = ()  # (axis name, cue): words that choose a value for this procedure only
+    both_sides: bool = False  # done on both sides unless the note names one (an eye examination)
     source: str = "rules"  # rules | pcs index
-
-
-@dataclass(frozen=True)
-class Cue:
-    words: tuple[str, ...]
-    meaning: str
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Word:
     word: str
     start: int
     end: int
+    said: bool = True  # False: a table word a phrase of the note stands for ("colon" -> intestine)
 
 
 def norm(word: str) -> str:
@@ -91,6 +94,12 @@ class ProcedureLexicon:
                     tuple(o["options"]),
                     o.get("body_words", ""),
                     tuple((axis, o[axis]) for axis in ("approach", "device", "qualifier") if axis in o),
+                    tuple(
+                        (axis, Cue(tuple(c["words"]), c["meaning"]))
+                        for axis, cues in o.get("cues", {}).items()
+                        for c in cues
+                    ),
+                    bool(o.get("both_sides", False)),
                 )
                 for o in data["operations"]
             ]
@@ -130,16 +139,25 @@ class ProcedureLexicon:
         if self._body_pattern is not None:
             for m in self._body_pattern.finditer(text, start, end):
                 target = self._body[" ".join(m.group().lower().split())]
-                found += [Word(norm(w), m.start(), m.end()) for w in re.findall(r"[a-z]+", target)]
+                found += [Word(norm(w), m.start(), m.end(), said=False) for w in re.findall(r"[a-z]+", target)]
         return found
 
-    def cue(self, axis: str, text: str, start: int, end: int) -> list[tuple[str, int, int]]:
-        """(meaning, start, end) of each cue for `axis` in text[start:end], longest cue first."""
-        found = []
-        for pattern, meaning in self._cue_patterns.get(axis, []):
-            if pattern is not None:
-                found += [(meaning, m.start(), m.end()) for m in pattern.finditer(text, start, end)]
-        return sorted(found, key=lambda f: (-(f[2] - f[1]), f[1]))
+    def cue(
+        self, axis: str, text: str, start: int, end: int, operation: Operation | None = None
+    ) -> list[tuple[str, int, int]]:
+        """(meaning, start, end) of each cue for `axis` in text[start:end]: the procedure's own
+        cues first, then the rest, each group longest first."""
+        own = [
+            (phrase_pattern(list(c.words)), c.meaning) for a, c in (operation.cues if operation else ()) if a == axis
+        ]
+        found: list[tuple[str, int, int]] = []
+        for group in (own, self._cue_patterns.get(axis, [])):
+            hits = []
+            for pattern, meaning in group:
+                if pattern is not None:
+                    hits += [(meaning, m.start(), m.end()) for m in pattern.finditer(text, start, end)]
+            found += sorted(hits, key=lambda f: (-(f[2] - f[1]), f[1]))
+        return found
 
 
 def _read_index(book: PcsBook) -> tuple[list[Operation], dict[str, str]]:
