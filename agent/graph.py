@@ -25,6 +25,7 @@ from agent.guidelines.checks import check_all
 from agent.guidelines.gate import gate
 from agent.learning.profile import Profile
 from agent.procedures.build import ProcedureCoder
+from agent.procedures.conventions import Conventions
 from agent.reading.statements import analyze_note
 from agent.reasoners.base import CodingContext, Reasoner
 from agent.reasoners.offline import OfflineReasoner
@@ -41,10 +42,11 @@ class CodingDeps:
     store: CodeStore
     locator: Locator
     walker: HierarchyWalker
-    profiles: Callable[[str], Profile] | None = None  # name -> learned profile
+    profiles: Callable[[str], Profile | None] | None = None  # name -> learned profile (None: none for diagnoses)
     llm: Callable[[Reasoner], Reasoner] | None = None  # wraps a fallback into the LLM reasoner
     pcs: Callable[[], ProcedureCoder] | None = None  # the ICD-10-PCS builder, made on first use
-    _profiles: dict[str, Profile] = field(default_factory=dict)
+    conventions: Callable[[str], Conventions | None] | None = None  # profile name -> how it reports procedures
+    _profiles: dict[str, Profile | None] = field(default_factory=dict)
     _procedures: ProcedureCoder | None = None
 
     def profile(self, name: str | None) -> Profile | None:
@@ -178,6 +180,10 @@ class Nodes:
         if coder is None:
             return {"progress": ["procedures: no ICD-10-PCS tables loaded"]}
         procedures, passed = coder.code(state["note"], state["analysis"])
+        name = state["options"].profile
+        learned = self.deps.conventions(name) if name and self.deps.conventions is not None else None
+        if learned is not None:
+            procedures = [learned.report(p) for p in procedures]
         return {
             "procedures": procedures,
             "procedure_candidates": passed,

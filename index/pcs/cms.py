@@ -31,6 +31,7 @@ class PcsRelease:
     codes: list[PcsCode]
     operations: list[RootOperation]  # what the tables define at their third character
     axis_names: dict[tuple[str, int], str]  # (section, position) -> "body part"
+    year: str = ""  # the fiscal year its tables file names ("2025"), when it does
 
 
 def read_release(source: Path) -> PcsRelease:
@@ -72,7 +73,8 @@ def read_release(source: Path) -> PcsRelease:
                 axes = tuple(Axis(p, n, v, m) for p, n, v, m in combination)
                 code = "".join(a.value for a in axes)
                 codes.append(PcsCode(code, titles.get(code) or _title(axes), axes))
-    return PcsRelease(codes, list(operations.values()), names)
+    year = re.search(r"(\d{4})\.xml$", tables)
+    return PcsRelease(codes, list(operations.values()), names, year.group(1) if year else "")
 
 
 def write_book(release: PcsRelease, path: Path) -> None:

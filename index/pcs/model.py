@@ -23,10 +23,14 @@ def pcs_key(text: str) -> str:
 
 
 def looks_like_pcs(text: str) -> bool:
-    """Whether `text` is shaped like a PCS code or its first characters: ICD-10-CM codes begin with
-    a letter, the PCS sections coded today (0 and 1) with a digit."""
+    """Whether `text` is shaped like a PCS code or its first characters: a digit first (the
+    surgical and obstetric sections; ICD-10-CM codes begin with a letter), or seven characters
+    without a dot in an ancillary section whose letters no seven-character ICD-10-CM code begins
+    with (B imaging, C nuclear medicine, D radiation therapy, F rehabilitation, G mental health)."""
     key = pcs_key(text)
-    return bool(_PCS_CODE.fullmatch(key)) and key[0].isdigit()
+    if not _PCS_CODE.fullmatch(key):
+        return False
+    return key[0].isdigit() or (len(key) == 7 and key[0] in "BCDFG" and "." not in text)
 
 
 @dataclass(frozen=True)

@@ -252,3 +252,61 @@ def test_a_profile_is_named_never_given_as_a_path(capsys, own_data_dir, corpus, 
     code, out, err = coda(capsys, own_data_dir, *argv, "--profile", name)
     assert code == EXIT_ERROR and out == ""
     assert err.startswith(f"error: {name!r} is not a profile name") and len(err.splitlines()) == 1
+
+
+PROCEDURE_NOTES = [
+    ("Laparoscopic appendectomy was performed.", {"0DTJ4ZZ"}),
+    ("Open appendectomy.", {"0DTJ0ZZ"}),
+    ("Laparoscopic cholecystectomy.", {"0FT44ZZ"}),
+    ("Cholecystectomy for gallstones.", {"0FT4"}),
+    ("Hysterectomy.", {"0UT9"}),
+    ("Right nephrectomy.", {"0TT0"}),
+]
+
+
+def write_procedures(root: Path, split: str, notes: list[tuple[str, set[str]]]) -> None:
+    write_corpus(root, split, notes)
+    (root / split / f"{split}D.tsv").rename(root / split / f"{split}P.tsv")
+
+
+def test_learn_and_eval_procedures(capsys, own_data_dir, tmp_path):
+    corpus = tmp_path / "corpus"
+    write_procedures(corpus, "train", PROCEDURE_NOTES)
+    write_procedures(
+        corpus, "dev", [("Cholecystectomy was done.", {"0FT4"}), ("Laparoscopic appendectomy.", {"0DTJ4ZZ"})]
+    )
+    args = ["--data", str(corpus), "--split", "dev", "--kind", "procedures", "--json"]
+    code, out, _ = coda(capsys, own_data_dir, "eval", *args)
+    zero_shot = json.loads(out)
+    assert code == 0 and zero_shot["kind"] == "procedures" and zero_shot["notes"] == 2
+    assert (zero_shot["full"]["tp"], zero_shot["full"]["fp"], zero_shot["full"]["fn"]) == (
+        1,
+        1,
+        1,
+    )  # 0FT40ZZ is not 0FT4
+    assert zero_shot["category"]["tp"] == 2  # the first four characters agree
+    assert zero_shot["covered"]["sections"] == ["0", "1"]  # no book built: the bundled tables
+
+    code, out, _ = coda(
+        capsys,
+        own_data_dir,
+        "learn",
+        "--data",
+        str(corpus),
+        "--split",
+        "train",
+        "--profile",
+        "pcs",
+        "--kind",
+        "procedures",
+    )
+    learned = json.loads(out)
+    assert code == 0 and learned["partial"] == {"*|0": [0, 3], "*|1": [3, 3]}
+    assert sorted(p.name for p in Path(learned["path"]).iterdir()) == ["procedures.json"]
+
+    code, out, _ = coda(capsys, own_data_dir, "eval", *args, "--profile", "pcs")
+    with_profile = json.loads(out)
+    assert code == 0 and (with_profile["full"]["tp"], with_profile["full"]["fp"]) == (2, 0)
+
+    code, _, err = coda(capsys, own_data_dir, "eval", *args, "--setting", "outpatient")
+    assert code == 2 and "inpatient cases only" in err

@@ -1,0 +1,106 @@
+"""How a site reports procedure codes, learned from its coded notes: CodiEsp's coders, for one,
+give only the first four characters (table and body part) when a note does not document the
+approach, device or qualifier. `coda learn --kind procedures` counts, for each code Coda builds
+on a training note that a gold code shares the first four characters with, whether the gold
+stopped there, per table and body part and per whether Coda had to assume a character; a profile
+then reports codes the way that corpus does. Nothing here is hard-coded for a corpus: with no
+profile, or one that learned full codes, the full code is given.
+
+Stored as `procedures.json` in the profile's folder (JSON only: nothing in it runs when loaded).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from agent.procedures.build import ProcedureCoder
+from agent.reading.statements import analyze_note
+from agent.records import ProcedureSuggestion, Step
+from index.errors import DataError
+
+PROCEDURES_FILE = "procedures.json"
+FORMAT = "coda-procedures/1"
+MIN_SEEN = 3  # codes a key must have been seen on before its share counts
+PARTIAL = 4  # characters a partial code keeps
+
+
+def keys(suggestion: ProcedureSuggestion) -> list[str]:
+    """From the most specific to the most general: the table and body part, the table, the
+    section, anything; each with whether a character was assumed (not documented)."""
+    assumed = int(any(a.basis.startswith("not documented") for a in suggestion.axes[PARTIAL:]))
+    code = suggestion.code
+    return [f"{code[:4]}|{assumed}", f"{code[:3]}|{assumed}", f"{code[:1]}|{assumed}", f"*|{assumed}"]
+
+
+@dataclass
+class Conventions:
+    partial: dict[str, tuple[int, int]] = field(default_factory=dict)  # key -> (gold stopped at 4, seen)
+
+    def report(self, suggestion: ProcedureSuggestion) -> ProcedureSuggestion:
+        """The suggestion as this corpus reports it: its first four characters where the corpus
+        mostly stops there, else unchanged."""
+        for key in keys(suggestion):
+            stopped, seen = self.partial.get(key, (0, 0))
+            if seen >= MIN_SEEN:
+                if 2 * stopped < seen:
+                    return suggestion
+                axes = suggestion.axes[:PARTIAL]
+                step = Step(
+                    "profile",
+                    f"reported as its first {PARTIAL} characters: the profile's corpus stops there "
+                    f"({stopped} of {seen} such codes in its training notes)",
+                )
+                return replace(
+                    suggestion,
+                    code=suggestion.code[:PARTIAL],
+                    title=f"{axes[2].meaning}, {axes[3].meaning}",
+                    axes=axes,
+                    reasoning=(*suggestion.reasoning, step),
+                )
+        return suggestion
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        data = {"format": FORMAT, "partial": {k: list(v) for k, v in sorted(self.partial.items())}}
+        (folder / PROCEDURES_FILE).write_text(json.dumps(data, indent=1), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> Conventions | None:
+        """The conventions a profile learned; None when it learned none."""
+        path = folder / PROCEDURES_FILE
+        if not path.is_file():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("format") != FORMAT:
+                raise ValueError(f"not format {FORMAT}")
+            partial = {str(k): (int(v[0]), int(v[1])) for k, v in data["partial"].items()}
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+            raise DataError(
+                f"{path} cannot be read ({exc}); learn it again with: coda learn --kind procedures"
+            ) from exc
+        return cls(partial)
+
+
+def learn_conventions(coder: ProcedureCoder, notes: Iterable[tuple[str, frozenset[str]]]) -> Conventions:
+    """Count, over the training notes (text, gold codes), how often the gold stops at four
+    characters where Coda builds a code with the same first four."""
+    stopped: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    for text, gold in notes:
+        analysis, _ = analyze_note(text)
+        built, _ = coder.code(text, analysis)
+        for suggestion in built:
+            prefix = suggestion.code[:PARTIAL]
+            matches = [g for g in gold if g.startswith(prefix)]
+            if not matches:
+                continue
+            partial = prefix in matches
+            for key in keys(suggestion):
+                seen[key] += 1
+                stopped[key] += partial
+    return Conventions({key: (stopped[key], seen[key]) for key in seen})

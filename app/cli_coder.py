@@ -1,0 +1,30 @@
+"""The coder as the command line opens it: from the settings, with the profile a command asks for."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from app.settings import Settings
+from index.errors import ReasonerError
+
+
+def open_cli_coder(settings: Settings, reasoner: str = "offline") -> Any:
+    from agent.coder import open_coder
+
+    chat_model = settings.chat_model_factory() if reasoner == "llm" else None
+    if reasoner == "llm" and chat_model is None:
+        raise ReasonerError(
+            "the LLM reasoner needs an endpoint: set CODA_LLM_BASE_URL (and CODA_LLM_MODEL, CODA_LLM_API_KEY)"
+        )
+    return open_coder(
+        settings.data_dir, settings.system, settings.release, chat_model=chat_model, llm_limits=settings.llm_limits()
+    )
+
+
+def profile_name(args: argparse.Namespace, settings: Settings) -> str | None:
+    """The profile asked for (--profile, else the settings' default), checked to be a name."""
+    from agent.learning.profile import check_name
+
+    name = args.profile if args.profile is not None else (settings.profile or None)
+    return check_name(name) if name is not None else None

@@ -1,0 +1,181 @@
+"""`coda eval` and `coda learn`: a coder measured on coded notes (diagnoses or procedures), and a
+profile learned from them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from agent.records import SETTINGS, CodingOptions
+from app.cli_coder import open_cli_coder as _open_coder
+from app.cli_coder import profile_name as _profile_name
+from app.settings import Settings
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from agent.learning.corpus import load_split
+    from agent.learning.errors import Trace, misses, report
+    from agent.learning.metrics import evaluate, restrict
+
+    profile = _profile_name(args, settings)
+    procedures = args.kind == "procedures"
+    if procedures and args.setting != "inpatient":
+        _say("ICD-10-PCS procedures are coded on inpatient cases only: use --setting inpatient")
+        return 2
+    if procedures and args.report is not None:
+        _say("--report covers diagnoses; it is not written for --kind procedures")
+        return 2
+    notes = load_split(args.data, args.split, limit=args.limit, kind="P" if procedures else "D")
+    coder = _open_coder(settings)
+    if profile:
+        coder.load_profile(profile)  # load before timing
+    gold: dict[str, set[str]] = {}
+    predicted: dict[str, set[str]] = {}
+    latencies: list[float] = []
+    gold_total = reached = candidates = 0
+    lost = []
+    for i, note in enumerate(notes, start=1):
+        started = time.perf_counter()
+        state = coder.run(note.text, CodingOptions(args.setting, "offline", profile), note_id=note.id)
+        latencies.append((time.perf_counter() - started) * 1000)
+        gold[note.id] = set(note.codes)
+        gold_total += len(note.codes)
+        if procedures:
+            predicted[note.id] = {p.code for p in state.get("procedures", [])}
+            read = predicted[note.id] | {r.code for r in state.get("procedure_candidates", []) if r.code}
+            candidates += len(read)
+            reached += len(note.codes & read)
+        else:
+            trace = Trace.of(state)
+            predicted[note.id] = {s.code for s in trace.codes}
+            candidates += len(trace.candidates)
+            reached += len(note.codes & trace.finals())
+            if args.report is not None:
+                lost.extend(misses(trace, note.codes, coder.deps.store))
+        if not args.json and i % 50 == 0:
+            _say(f"coded {i}/{len(notes)} notes")
+    result = evaluate(gold, predicted, latencies, category_length=4 if procedures else 3)
+    result.update({"split": args.split, "profile": profile or None, "setting": args.setting, "kind": args.kind})
+    if procedures:  # also on the gold of the sections the ICD-10-PCS tables in use hold
+        sections = coder.deps.procedure_coder().book.sections()
+        covered = evaluate(restrict(gold, lambda c: c[:1] in sections), predicted, latencies, category_length=4)
+        result["covered"] = {
+            "sections": sorted(sections),
+            "gold": sum(len(c) for c in restrict(gold, lambda c: c[:1] in sections).values()),
+            "full": covered["full"],
+            "category": covered["category"],
+        }
+    result["candidate_recall"] = round(reached / gold_total, 4) if gold_total else 0.0
+    result["candidates_per_note"] = round(candidates / len(notes), 1) if notes else 0.0
+    if args.report is not None:
+        written = report(lost, gold_total)
+        args.report.write_text(json.dumps(written, indent=1), encoding="utf-8")
+        result["lost_by_stage"] = written["summary"]["by_stage"]
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(
+        f"{args.split}: {result['notes']} notes, {args.kind}, profile {profile or '(none: zero-shot)'}, {args.setting}"
+    )
+    for level in ("full", "category"):
+        r = result[level]
+        name = "first 4" if procedures and level == "category" else level
+        print(f"  {name:<9} P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}")
+    if procedures:
+        c = result["covered"]
+        print(
+            f"  on the {c['gold']} gold codes of sections {', '.join(c['sections'])} (the tables in use): "
+            f"P {c['full']['precision']:.3f}  R {c['full']['recall']:.3f}  F1 {c['full']['f1']:.3f}"
+        )
+    print(f"  macro-F1  {result['macro_f1']:.3f} (full), {result['macro_f1_category']:.3f} (category)")
+    print(
+        f"  candidates reach {result['candidate_recall']:.1%} of the gold codes, "
+        f"{result['candidates_per_note']} candidates per note"
+    )
+    lat = result["latency_ms"]
+    print(f"  latency   p50 {lat['p50']} ms, p95 {lat['p95']} ms per note")
+    if args.report is not None:
+        shares = ", ".join(f"{k} {v}" for k, v in result["lost_by_stage"].items())
+        print(f"  missed gold codes by the step that lost them: {shares} (written to {args.report})")
+    return 0
+
+
+def cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
+    from agent.learning.corpus import load_split
+    from agent.learning.learn import Learner
+    from agent.learning.profile import check_name
+    from agent.procedures.conventions import PROCEDURES_FILE
+    from index.build import build_folder, clear_stale_builds, swap_in
+
+    check_name(args.profile)  # before the long part, not after
+    if args.kind == "procedures":
+        return _learn_procedures(args, settings)
+    notes = load_split(args.data, args.split, limit=args.limit)
+    coder = _open_coder(settings)
+    learner = Learner(coder.deps.locator, coder.deps.walker, _say)
+    profile = learner.learn(args.profile, notes)
+    final = coder.profile_path(args.profile)
+    clear_stale_builds(final.parent, _say)
+    with build_folder(final.parent, final.name) as tmp:
+        profile.save(tmp)
+        if (final / PROCEDURES_FILE).is_file():  # what it learned of procedures stays
+            shutil.copyfile(final / PROCEDURES_FILE, tmp / PROCEDURES_FILE)
+        swap_in(tmp, final)
+    print(json.dumps({"profile": args.profile, "path": str(final), "threshold": profile.threshold, **profile.report}))
+    return 0
+
+
+def _learn_procedures(args: argparse.Namespace, settings: Settings) -> int:
+    """How the corpus reports procedure codes (`agent.procedures.conventions`), stored beside the
+    profile's diagnosis model (a profile may hold either or both)."""
+    from agent.learning.corpus import load_split
+    from agent.procedures.conventions import learn_conventions
+
+    notes = load_split(args.data, args.split, limit=args.limit, kind="P")
+    coder = _open_coder(settings)
+    procedures = coder.deps.procedure_coder()
+    learned = learn_conventions(procedures, ((n.text, n.codes) for n in notes))
+    folder = coder.profile_path(args.profile)
+    learned.save(folder)
+    stopped = {k: v for k, v in learned.partial.items() if k.startswith("*|")}
+    print(json.dumps({"profile": args.profile, "path": str(folder), "kind": "procedures", "partial": stopped}))
+    return 0
+
+
+def add_learning_commands(sub: Any) -> None:
+    evaluate = sub.add_parser("eval", help="evaluate on coded notes (DIR/SPLIT/text_files_en, DIR/SPLIT/SPLITD.tsv)")
+    evaluate.add_argument("--data", type=Path, required=True)
+    evaluate.add_argument("--split", required=True)
+    evaluate.add_argument("--profile", help="the name of a learned profile of this release")
+    evaluate.add_argument("--limit", type=int)
+    evaluate.add_argument("--setting", choices=SETTINGS, default="inpatient")
+    evaluate.add_argument(
+        "--kind", choices=("diagnoses", "procedures"), default="diagnoses", help="procedures: ICD-10-PCS, SPLITP.tsv"
+    )
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument(
+        "--report", type=Path, help="write each missed gold code, the step that lost it and the note's words (JSON)"
+    )
+    evaluate.set_defaults(func=cmd_eval)
+
+    learn = sub.add_parser("learn", help="learn a profile for the offline reasoner from coded notes")
+    learn.add_argument("--data", type=Path, required=True)
+    learn.add_argument("--split", required=True)
+    learn.add_argument("--profile", required=True, help="the name to store it under")
+    learn.add_argument("--limit", type=int)
+    learn.add_argument(
+        "--kind",
+        choices=("diagnoses", "procedures"),
+        default="diagnoses",
+        help="procedures: how the corpus reports ICD-10-PCS codes (SPLITP.tsv)",
+    )
+    learn.set_defaults(func=cmd_learn)
