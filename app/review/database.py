@@ -23,6 +23,7 @@ from app.review.schema import open_schema
 from app.review.sql import Connection, Database, StoreFailure, first_line
 from index.errors import CaseNotFound, DataError, DecisionRefused
 from index.model import code_key
+from index.pcs.bundled import PcsBook
 from index.store import CodeStore
 
 LAST = 1_000_000  # a sequence past every code's, renumbered by `_resequence`
@@ -31,7 +32,8 @@ LAST = 1_000_000  # a sequence past every code's, renumbered by `_resequence`
 class CaseDatabase:
     """The case store at `target`: a SQLite file (a path; created when missing, migrated when
     older) or a database URL (`postgresql://user@host/db`; its tables are created when missing),
-    taking codes from the code book `book` and notes of at most `max_note_bytes` (UTF-8); see
+    taking codes from the code book `book`, procedures from the ICD-10-PCS tables at `pcs_book`
+    (the bundled ones by default) and notes of at most `max_note_bytes` (UTF-8); see
     `app.review.store.CaseStore`."""
 
     def __init__(
@@ -41,9 +43,12 @@ class CaseDatabase:
         clock: Callable[[], datetime] | None = None,
         max_note_bytes: int = DEFAULT_MAX_BYTES,
         audit_key: bytes | None = None,
+        pcs_book: Path | None = None,
     ) -> None:
         self.audit_key = audit_key  # seals each audit entry (app.review.audit_chain); None: unsealed
         self.book = book
+        self._pcs_path = pcs_book  # the ICD-10-PCS tables procedures are taken from; None: the bundled ones
+        self._pcs: PcsBook | None = None
         self.max_note_bytes = max_note_bytes
         self._clock = clock or (lambda: datetime.now(UTC))
         self.database = Database(target)
@@ -57,6 +62,12 @@ class CaseDatabase:
         except BaseException:
             self.database.close()
             raise
+
+    def pcs_book(self) -> PcsBook:
+        """The ICD-10-PCS tables that procedure codes are checked against, opened on first use."""
+        if self._pcs is None:
+            self._pcs = PcsBook(self._pcs_path)
+        return self._pcs
 
     @property
     def path(self) -> Path | None:

@@ -34,7 +34,7 @@ from pydantic import ValidationError
 
 from app.review.claim import ClaimLine, claim_lines
 from app.review.guards import check_evidence, reference
-from app.review.records import AuditEntry, Case, CaseCode, KeptPair
+from app.review.records import AuditEntry, Case, CaseCode, CaseProcedure, KeptPair
 from index.errors import DecisionRefused, ExportError
 from index.store import CodeStore
 
@@ -42,6 +42,10 @@ ICD10CM_SYSTEM = "http://hl7.org/fhir/sid/icd-10-cm"
 CLAIM_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/claim-type"
 PRIORITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/processpriority"
 DIAGNOSIS_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/ex-diagnosistype"
+ICD10PCS_SYSTEM = "http://www.cms.gov/Medicare/Coding/ICD10"  # ICD-10-PCS, as HL7 names it
+PROCEDURE_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/ex-procedure-type"
+PRIMARY_PROCEDURE = {"system": PROCEDURE_TYPE_SYSTEM, "code": "primary", "display": "Primary procedure"}
+SECONDARY_PROCEDURE = {"system": PROCEDURE_TYPE_SYSTEM, "code": "secondary", "display": "Secondary procedure"}
 PRINCIPAL_TYPE = {"system": DIAGNOSIS_TYPE_SYSTEM, "code": "principal", "display": "Principal Diagnosis"}
 OTHER_TYPE = {"system": DIAGNOSIS_TYPE_SYSTEM, "code": "clinical", "display": "Clinical Diagnosis"}
 
@@ -58,13 +62,20 @@ def placeholder(case: Case, role: str) -> str:
 
 
 def fhir_claim(
-    case: Case, codes: Iterable[CaseCode], book: CodeStore, created: datetime | str | None = None
+    case: Case,
+    codes: Iterable[CaseCode],
+    book: CodeStore,
+    created: datetime | str | None = None,
+    procedures: Iterable[CaseProcedure] = (),
 ) -> dict[str, Any]:
     """A FHIR R4 (R4B models) Claim for the case's final codes, validated, as a JSON-ready dict.
 
     Type "institutional" for an inpatient case, "professional" otherwise; `created` defaults to now
-    (UTC). The resource id is the case id, so a claim leads back to its case."""
+    (UTC). The resource id is the case id, so a claim leads back to its case. An inpatient claim
+    lists the accepted and added ICD-10-PCS procedures (`Claim.procedure`, the principal one typed
+    "primary"); ExportError for one that is not a whole seven-character code."""
     lines = claim_lines(case.id, codes, book)
+    performed = _procedure_lines(case, procedures)
     kind = "institutional" if case.setting == "inpatient" else "professional"
     if created is None:
         created = datetime.now(UTC)
@@ -94,9 +105,27 @@ def fhir_claim(
                 }
                 for line in lines
             ],
+            **({"procedure": performed} if performed else {}),
         },
     )
     return claim.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _procedure_lines(case: Case, procedures: Iterable[CaseProcedure]) -> list[dict[str, Any]]:
+    final = sorted((p for p in procedures if p.on_claim), key=lambda p: (not p.principal, p.sequence))
+    if case.setting != "inpatient":
+        return []
+    for p in final:
+        if len(p.code) != 7:
+            raise ExportError(f"procedure {p.code} of case {case.id} is not a whole ICD-10-PCS code (7 characters)")
+    return [
+        {
+            "sequence": i,
+            "type": [{"coding": [dict(PRIMARY_PROCEDURE if p.principal else SECONDARY_PROCEDURE)]}],
+            "procedureCodeableConcept": {"coding": [{"system": ICD10PCS_SYSTEM, "code": p.code, "display": p.title}]},
+        }
+        for i, p in enumerate(final, 1)
+    ]
 
 
 def _reference(case: Case, role: str) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """The records of the case store: a case (`Case`) with the FHIR references its claim names
-(`References`), one of its codes (`CaseCode`), an Excludes1 pair the coder keeps (`KeptPair`) and
-one line of its audit trail (`AuditEntry`), with the statuses they move through and the claim
-spelling of a code (`dotted`).
+(`References`), one of its codes (`CaseCode`) or procedures (`CaseProcedure`), an Excludes1 pair
+the coder keeps (`KeptPair`) and one line of its audit trail (`AuditEntry`), with the statuses
+they move through and the claim spelling of a code (`dotted`).
 
 A case is "new", then "coded" once the agent's result is saved, "in_review" from the coder's
 first decision, and "done" when the coder closes it. A code is "suggested" or "rejected" by the
@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from agent.records import Evidence, Step
+from agent.records import AxisChoice, Evidence, Step
 from index.model import code_key
 
 CaseStatus = Literal["new", "coded", "in_review", "done"]
@@ -87,6 +87,29 @@ class CaseCode:
     reason: str  # why it was rejected (by the agent or the coder); "" otherwise
     origin: Origin
     alternatives: tuple[str, ...] = ()  # codes the agent says the coder may prefer
+
+    @property
+    def on_claim(self) -> bool:
+        return self.status in ON_CLAIM
+
+
+@dataclass(frozen=True)
+class CaseProcedure:
+    """One ICD-10-PCS procedure of an inpatient case, as the agent built it (each character with
+    its evidence, `axes`) or as the coder decided it; its statuses are a code's."""
+
+    case_id: str
+    code: str  # seven characters (a profile may report fewer; such a code cannot go on a claim)
+    title: str
+    status: CodeStatus
+    sequence: int
+    principal: bool
+    evidence: tuple[Evidence, ...]
+    axes: tuple[AxisChoice, ...]
+    reasoning: tuple[Step, ...]
+    confidence: float | None
+    reason: str
+    origin: Origin
 
     @property
     def on_claim(self) -> bool:

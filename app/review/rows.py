@@ -11,9 +11,9 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from agent.records import CodingResult, Evidence, Finding, NonClinical, Step
+from agent.records import AxisChoice, CodingResult, Evidence, Finding, NonClinical, Step
 from app.review.guards import check_evidence
-from app.review.records import Case, CaseCode, KeptPair, References, dotted
+from app.review.records import Case, CaseCode, CaseProcedure, KeptPair, References, dotted
 from app.review.sql import Record
 from index.errors import DataError
 from index.model import code_key
@@ -156,4 +156,94 @@ def result_non_clinical(case: Case, result: CodingResult) -> list[tuple[Any, ...
                 f"in the note of case {case.id}"
             )
         rows.append((case.id, i, n.start, n.end, n.text, n.why))
+    return rows
+
+
+def procedure_from_row(row: Record) -> CaseProcedure:
+    """A procedure of a case from its row; KeyError, TypeError or ValueError when the row is corrupt."""
+    axes = []
+    for a in json.loads(row["axes"]):
+        evidence = tuple(Evidence(**e) for e in a.pop("evidence"))
+        axes.append(AxisChoice(**a, evidence=evidence))
+    return CaseProcedure(
+        case_id=row["case_id"],
+        code=row["code"],
+        title=row["title"],
+        status=row["status"],
+        sequence=row["sequence"],
+        principal=bool(row["principal"]),
+        evidence=tuple(Evidence(**e) for e in json.loads(row["evidence"])),
+        axes=tuple(axes),
+        reasoning=tuple(Step(**s) for s in json.loads(row["reasoning"])),
+        confidence=row["confidence"],
+        reason=row["reason"],
+        origin=row["origin"],
+    )
+
+
+def procedure_params(p: CaseProcedure) -> tuple[Any, ...]:
+    """The values of a `case_procedures` row, in column order."""
+    return (
+        p.case_id,
+        p.code,
+        p.title,
+        p.status,
+        p.sequence,
+        int(p.principal),
+        json.dumps([asdict(e) for e in p.evidence]),
+        json.dumps([asdict(a) for a in p.axes]),
+        json.dumps([asdict(s) for s in p.reasoning]),
+        p.confidence,
+        p.reason,
+        p.origin,
+    )
+
+
+def result_procedures(case: Case, result: CodingResult) -> list[CaseProcedure]:
+    """The agent's procedures as the case's: the built ones at sequences 1..n (the principal
+    first), then the ones it read and did not code that have a code, with its reason. Raises
+    DataError when a span of evidence is not exactly where it says in the note."""
+    built = sorted(result.procedures, key=lambda p: not p.principal)
+    rows: list[CaseProcedure] = []
+    for p in built:
+        if any(r.code == p.code for r in rows):
+            continue
+        spans = (*p.evidence, *(e for a in p.axes for e in a.evidence))
+        check_evidence(case, spans, DataError)
+        rows.append(
+            CaseProcedure(
+                case.id,
+                p.code,
+                p.title,
+                "suggested",
+                len(rows) + 1,
+                p.principal and not rows,
+                tuple(p.evidence),
+                tuple(p.axes),
+                tuple(p.reasoning),
+                float(p.confidence),
+                "",
+                "agent",
+            )
+        )
+    for r in result.procedure_candidates:
+        if not r.code or any(x.code == r.code for x in rows):
+            continue
+        check_evidence(case, r.evidence, DataError)
+        rows.append(
+            CaseProcedure(
+                case.id,
+                r.code,
+                r.title,
+                "rejected",
+                len(rows) + 1,
+                False,
+                tuple(r.evidence),
+                (),
+                (),
+                None,
+                r.reason,
+                "agent",
+            )
+        )
     return rows

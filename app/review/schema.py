@@ -6,8 +6,9 @@ Version 2 adds to version 1 the claim's FHIR references on each case (four nulla
 `cases`), the sentences of a note addressed to the software (`non_clinical`) and the Excludes1
 pairs a coder keeps (`kept_excludes1`). A version-1 file is migrated in the transaction that opens
 it: the columns and tables are added and the version set together, or not at all; nothing
-already stored changes. Version 3 adds the accounts that sign in (`users`); a version-1 or -2 file
-is migrated to it the same way.
+already stored changes. Version 3 adds the accounts that sign in (`users`), and version 4 an
+inpatient case's ICD-10-PCS procedures (`case_procedures`); an older file is migrated to the
+current version the same way.
 
 The store guards its own invariants where SQL can: at most one principal per case, and an audit
 trail that is append-only whatever code opens the database.
@@ -15,7 +16,8 @@ trail that is append-only whatever code opens the database.
 The same schema serves SQLite and PostgreSQL (`app.review.sql`): the statements keep to what both
 read alike, and the few that differ (the audit trail's guard, a byte-wise comparison of codes) are
 spelt per database below. A PostgreSQL store starts at the current version; the migrations from
-versions 1 and 2 are for the SQLite files written before PostgreSQL was supported.
+versions 1 and 2 are for the SQLite files written before PostgreSQL was supported, the one from
+version 3 for either.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 from app.review.sql import Connection
 from index.errors import DataError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # What version 2 adds as tables; `_migrate_v1` also adds the reference columns of `cases`.
 V2_TABLES = (
@@ -64,6 +66,26 @@ V3_TABLES = (
         username TEXT NOT NULL,
         expires_at TEXT NOT NULL
     )""",
+)
+
+# What version 4 adds: an inpatient case's ICD-10-PCS procedures (`app.review.procedures`).
+V4_TABLES = (
+    """CREATE TABLE case_procedures(
+        case_id TEXT NOT NULL REFERENCES cases(id),
+        code TEXT NOT NULL,
+        title TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('suggested', 'accepted', 'rejected', 'added')),
+        sequence INTEGER NOT NULL,
+        principal INTEGER NOT NULL CHECK (principal IN (0, 1)),
+        evidence TEXT NOT NULL,
+        axes TEXT NOT NULL,
+        reasoning TEXT NOT NULL,
+        confidence REAL,
+        reason TEXT NOT NULL,
+        origin TEXT NOT NULL CHECK (origin IN ('agent', 'coder')),
+        PRIMARY KEY (case_id, code)
+    )""",
+    "CREATE UNIQUE INDEX case_procedures_one_principal ON case_procedures(case_id) WHERE principal = 1",
 )
 
 SCHEMA = (
@@ -125,6 +147,7 @@ SCHEMA = (
     "CREATE INDEX audit_case ON audit(case_id, id)",
     *V2_TABLES,
     *V3_TABLES,
+    *V4_TABLES,
 )
 # The audit trail is append-only, whatever code opens the database.
 APPEND_ONLY = {
@@ -162,10 +185,13 @@ def open_schema(conn: Connection, name: str) -> None:
     if "schema_version" not in tables:
         raise DataError(f"{name} is a database but not a Coda case store (no schema_version table)")
     row = conn.execute("SELECT version FROM schema_version").fetchone()
-    if row is not None and row[0] in (1, 2):
+    if row is not None and row[0] in (1, 2, 3):
         if row[0] == 1:
             _migrate_v1(conn)
-        _migrate_v2(conn)
+        if row[0] <= 2:
+            _migrate_v2(conn)
+        for statement in V4_TABLES:  # version 3 to 4: the procedures table
+            conn.execute(statement)
         conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
         return
     if row is None or row[0] != SCHEMA_VERSION:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from agent.records import REASONERS, SETTINGS, CodingResult, Finding, NonClinical
 from app.review import audit_chain, guards, leases
 from app.review.decisions import CaseDecisions
+from app.review.procedures import CaseProcedures
 from app.review.records import CASE_STATUSES, REFERENCE_TYPES, AuditEntry, Case, CaseCode, KeptPair, References
 from app.review.rows import (
     case_from_row,
@@ -26,6 +27,7 @@ from app.review.rows import (
     result_codes,
     result_findings,
     result_non_clinical,
+    result_procedures,
 )
 from index.errors import CaseNotFound, DataError, DecisionRefused
 
@@ -34,7 +36,7 @@ _NOT_DECISIONS = ("coded", "status", "options", "reference")
 LEASE_MINUTES = 15
 
 
-class CaseStore(CaseDecisions):
+class CaseStore(CaseDecisions, CaseProcedures):
     """The cases of one workbench, in the SQLite file at `path` (created when missing, migrated
     from an older schema), with codes from the code book `book`.
 
@@ -211,7 +213,7 @@ class CaseStore(CaseDecisions):
 
     def save_result(self, case_id: str, result: CodingResult, coder: str) -> list[CaseCode]:
         """Store the agent's result: its suggestions (principal first), its rejected candidates
-        (status "rejected", with the agent's reason), its findings and the note's sentences it
+        (status "rejected", with the agent's reason), its procedures, its findings and the note's sentences it
         found addressed to the software (`non_clinical`), replacing an earlier result, and audit
         "coded" (with the LLM reasoner's fallback, if it fell back). Refused once the coder has
         decided anything on the current result (the decisions would be lost), and on a done case.
@@ -237,6 +239,7 @@ class CaseStore(CaseDecisions):
                 )
             rows, findings = result_codes(case, result), result_findings(case, result)
             asides = result_non_clinical(case, result)
+            self._insert_procedures(conn, case.id, result_procedures(case, result))
             for table in ("case_codes", "findings", "non_clinical"):
                 conn.execute(f"DELETE FROM {table} WHERE case_id = ?", (case.id,))
             for row in rows:

@@ -1,6 +1,7 @@
 """Checks a case's final claim before export: the guideline checks on the accepted and added codes,
 plus what a claim itself needs (codes, one principal, no more codes than the claim form holds, the
-references a FHIR Claim names).
+references a FHIR Claim names), and that each procedure on an inpatient claim is a whole ICD-10-PCS
+code of the tables.
 
 Unknown codes are reported by the guideline checks' billing check (kind "unknown", an error). The
 claim-size finding ("too_many": 12 codes on an outpatient 837P, 25 on an inpatient 837I), a warning
@@ -33,7 +34,9 @@ from agent.guidelines.rules import GuidelineRules, cite
 from agent.records import SETTINGS, Finding
 from app.review.claim import claim_codes
 from app.review.guards import one_of
-from app.review.records import LIVE, Case, CaseCode, KeptPair
+from app.review.records import LIVE, Case, CaseCode, CaseProcedure, KeptPair
+from index.errors import UnknownCode
+from index.pcs.bundled import PcsBook
 from index.store import CodeStore
 
 
@@ -53,9 +56,12 @@ def validate_claim(
     store: CodeStore,
     setting: str | None = None,
     kept: Iterable[KeptPair] = (),
+    procedures: Iterable[CaseProcedure] = (),
+    pcs: PcsBook | None = None,
 ) -> Validation:
-    """Validate the claim of `case` (in `setting`, the case's own by default) from its codes and
-    the Excludes1 pairs the coder keeps; DecisionRefused for a setting that is not a care setting."""
+    """Validate the claim of `case` (in `setting`, the case's own by default) from its codes, the
+    Excludes1 pairs the coder keeps and its procedures (each on the claim a whole code of the
+    ICD-10-PCS tables `pcs`); DecisionRefused for a setting that is not a care setting."""
     setting = setting or case.setting
     one_of("setting", setting, SETTINGS)
     _, limit = GuidelineRules.default().for_setting(setting)
@@ -89,10 +95,32 @@ def validate_claim(
             f"{limit.limit} (reject the least important codes)."
         )
         errors.append(Finding("too_many", "error", message, extra))
+    errors += procedure_errors(case, procedures, pcs)
     missing = case.references.missing()
     if missing:
         warnings.append(_references_missing(case, missing))
     return Validation(errors, warnings)
+
+
+def procedure_errors(case: Case, procedures: Iterable[CaseProcedure], pcs: PcsBook | None) -> list[Finding]:
+    """An error for each procedure on the claim that no claim can carry: fewer than seven
+    characters (a corpus's partial code), not a code of the tables, or on an outpatient claim."""
+    errors = []
+    for p in procedures:
+        if not p.on_claim:
+            continue
+        if case.setting != "inpatient":
+            message = f"Procedure {p.code}: ICD-10-PCS procedures go on inpatient claims only; reject it."
+        elif len(p.code) != 7:
+            message = f"Procedure {p.code} is incomplete: an ICD-10-PCS code has 7 characters; choose the rest."
+        else:
+            try:
+                (pcs or PcsBook()).describe(p.code)
+                continue
+            except UnknownCode as exc:
+                message = f"Procedure {p.code}: {exc}"
+        errors.append(Finding("procedure", "error", message, (p.code,)))
+    return errors
 
 
 def code_findings(case: Case, codes: list[CaseCode], store: CodeStore) -> list[Finding]:

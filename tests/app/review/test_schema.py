@@ -104,7 +104,7 @@ def test_a_version_1_store_is_migrated_in_place_and_keeps_everything(tmp_path: P
             "",
             "coder",
         )
-    assert version(path) == SCHEMA_VERSION == 3
+    assert version(path) == SCHEMA_VERSION == 4
     assert columns(path, "users")[:3] == ["username", "display_name", "role"]
     assert columns(path, "cases")[-4:] == ["patient_ref", "provider_ref", "insurer_ref", "coverage_ref"]
     with CaseStore(path, book) as again:  # opens as it is, once migrated
@@ -124,15 +124,18 @@ def test_a_migration_that_fails_leaves_the_version_1_file_as_it_was(tmp_path: Pa
     assert "non_clinical" not in {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
 
 
-def test_a_new_store_is_made_at_version_3_with_every_table(tmp_path: Path, book: CodeStore) -> None:
+def test_a_new_store_is_made_at_version_4_with_every_table(tmp_path: Path, book: CodeStore) -> None:
     path = tmp_path / "cases.sqlite"
     with CaseStore(path, book) as store:
         case = store.create_case(NOTE)
         aside = NonClinical(35, 39, "HTN.", "a test")
         store.save_result(case.id, CodingResult(case.id, non_clinical=(aside,)), "ana")
         assert store.non_clinical(case.id) == [aside]
-    assert version(path) == 3
+    assert version(path) == 4
     assert "password_hash" in columns(path, "users")
+    assert columns(path, "case_procedures")[:3] == ["case_id", "code", "title"] and "axes" in columns(
+        path, "case_procedures"
+    )
     assert columns(path, "non_clinical") == ["case_id", "position", "start", "end", "text", "why"]
     assert columns(path, "kept_excludes1") == ["case_id", "code_a", "code_b", "reason"]
 
@@ -145,8 +148,22 @@ def test_a_version_2_store_gains_the_accounts_table_and_keeps_its_cases(tmp_path
         conn.execute("DROP TABLE users")
         conn.execute("DROP TABLE leases")
         conn.execute("ALTER TABLE audit DROP COLUMN chain")
+        conn.execute("DROP TABLE case_procedures")
         conn.execute("UPDATE schema_version SET version = 2")
     with CaseStore(path, book) as store:
         assert [c.title for c in store.list_cases()] == ["Kept"]
-    assert version(path) == 3 and columns(path, "users")[0] == "username"
+    assert version(path) == 4 and columns(path, "users")[0] == "username"
     assert columns(path, "audit")[-1] == "chain"
+
+
+def test_a_version_3_store_gains_the_procedures_table_and_keeps_its_cases(tmp_path: Path, book: CodeStore) -> None:
+    path = tmp_path / "cases.sqlite"
+    with CaseStore(path, book) as store:
+        store.create_case(NOTE, title="Kept")
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("DROP TABLE case_procedures")
+        conn.execute("UPDATE schema_version SET version = 3")
+    with CaseStore(path, book) as store:
+        assert [c.title for c in store.list_cases()] == ["Kept"]
+        assert store.procedures(store.list_cases()[0].id) == []
+    assert version(path) == 4 and "axes" in columns(path, "case_procedures")
