@@ -24,10 +24,12 @@ def _say(message: str) -> None:
 def _case_store(settings: Settings) -> Any:
     from app.review.store import CaseStore
     from index.build import STORE_FILE, find_release
+    from index.pcs.book import book_path
     from index.store import CodeStore
 
     book = CodeStore(find_release(settings.data_dir, settings.system, settings.release) / STORE_FILE)
-    return CaseStore(settings.case_store_target(), book, audit_key=settings.audit_key_bytes())
+    pcs = book_path(settings.data_dir)
+    return CaseStore(settings.case_store_target(), book, audit_key=settings.audit_key_bytes(), pcs_book=pcs)
 
 
 def cmd_users(args: argparse.Namespace, settings: Settings) -> int:

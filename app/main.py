@@ -25,6 +25,7 @@ from app.ui.sign_in import signed_in
 from app.ui.team_page import TEAM_ROLES, team_page
 from app.workbench import md_escape
 from index.errors import CodaError, IndexNotBuilt
+from index.pcs.book import book_path
 from index.search import CodeSearch
 from index.store import CodeStore
 
@@ -67,7 +68,12 @@ def code_search(data_dir: str, system: str, release: str | None, _coder: Coder) 
 def case_store(target: str, release_dir: str, _book: CodeStore, _settings: Settings) -> CaseStore:
     """The case store, taking codes from the code book of the release the app codes with, and
     sealing its audit trail with the settings' key (read once, with the store)."""
-    return CaseStore(_settings.case_store_target(), _book, audit_key=_settings.audit_key_bytes())
+    return CaseStore(
+        _settings.case_store_target(),
+        _book,
+        audit_key=_settings.audit_key_bytes(),
+        pcs_book=book_path(_settings.data_dir),
+    )
 
 
 def main() -> None:

