@@ -261,6 +261,8 @@ PROCEDURE_NOTES = [
     ("Cholecystectomy for gallstones.", {"0FT4"}),
     ("Hysterectomy.", {"0UT9"}),
     ("Right nephrectomy.", {"0TT0"}),
+    ("Splenectomy.", {"07TP"}),
+    ("Gastrectomy.", {"0DT6"}),
 ]
 
 
@@ -285,7 +287,8 @@ def test_learn_and_eval_procedures(capsys, own_data_dir, tmp_path):
         1,
     )  # 0FT40ZZ is not 0FT4
     assert zero_shot["category"]["tp"] == 2  # the first four characters agree
-    assert zero_shot["covered"]["sections"] == ["0", "1"]  # no book built: the bundled tables
+    assert zero_shot["sections"] == ["0", "1"]  # no book built: the bundled tables
+    assert zero_shot["by_section"]["medical and surgical, obstetrics (0, 1)"]["full"]["tp"] == 1
 
     code, out, _ = coda(
         capsys,
@@ -301,7 +304,7 @@ def test_learn_and_eval_procedures(capsys, own_data_dir, tmp_path):
         "procedures",
     )
     learned = json.loads(out)
-    assert code == 0 and learned["partial"] == {"*|0": [0, 3], "*|1": [3, 3]}
+    assert code == 0 and learned["partial"] == {"*|0": [0, 3], "*|1": [5, 5]}
     assert sorted(p.name for p in Path(learned["path"]).iterdir()) == ["procedures.json"]
 
     code, out, _ = coda(capsys, own_data_dir, "eval", *args, "--profile", "pcs")
