@@ -216,6 +216,15 @@ def _print_result(result: Any, note_id: str, as_json: bool) -> None:
         print(f" {mark} {s.code:<9} {s.title}  [{s.confidence:.2f}]  {quotes}")
     for f in result.findings:
         print(f"   {f.severity}: {f.message}")
+    for p in result.procedures:
+        mark = "*" if p.principal else " "
+        print(f" {mark} {p.code:<9} {p.title}  [{p.confidence:.2f}]  procedure")
+        for a in p.axes:
+            said = " ".join(repr(e.text) for e in a.evidence)
+            print(f"     {a.position} {a.value} {a.name:<15} {a.meaning:<40} {said or a.basis}")
+    for r in result.procedure_candidates:
+        quote = repr(r.evidence[0].text) if r.evidence else ""
+        print(f"   not coded: {r.code or quote} {r.reason}")
 
 
 # -- parser ------------------------------------------------------------------------------
