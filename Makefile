@@ -1,5 +1,5 @@
 # One command sets up and runs the app; one sets up and runs the tests.
-#   make app    create .venv, install, build the ICD-10-CM index once, start the workbench
+#   make app    create .venv, install, build the ICD-10-CM index and the ICD-10-PCS book once, start the workbench
 #   make test   create .venv, install, install Chromium for the browser tests, run pytest
 PYTHON ?= python3
 VENV   := .venv

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 from agent import DATA_DIR
@@ -189,8 +188,3 @@ def _read_index(book: PcsBook) -> tuple[list[Operation], dict[str, str]]:
             if len(targets) == 1:
                 uses[name] = targets.pop()
     return operations, uses
-
-
-@cache
-def default_lexicon(book: PcsBook) -> ProcedureLexicon:
-    return ProcedureLexicon(book)
