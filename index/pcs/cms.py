@@ -1,6 +1,7 @@
 """A year's ICD-10-PCS release from CMS, read from its folder or zip: the tables
 (`icd10pcs_tables_YYYY.xml`: each table's first three characters, then rows of the values its last
-four may take) and, when present, the order file's long titles (`icd10pcs_order_YYYY.txt`). Every
+four may take) and, when present, the order file's long titles (`icd10pcs_order_YYYY.txt`), the
+definitions (root operations, Body Part and Device Keys) and the index (`index.pcs.cms_keys`). Every
 section is read, the ancillary ones too (imaging, administration, measurement, ...), with each
 axis named as the table names it ("Type", "Contrast").
 
@@ -14,15 +15,18 @@ import itertools
 import re
 import sqlite3
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from xml.etree import ElementTree
 
 from index.errors import DataError
+from index.pcs.cms_keys import read_definitions, read_index
 from index.pcs.model import Axis, PcsCode, RootOperation
 
 _TABLES = re.compile(r"icd10pcs_tables_\d{4}\.xml$")
 _ORDER = re.compile(r"icd10pcs_order_\d{4}\.txt$")
+_DEFINITIONS = re.compile(r"icd10pcs_definitions_\d{4}\.xml$")
+_INDEX = re.compile(r"icd10pcs_index_\d{4}\.xml$")
 _ORDER_LINE = re.compile(r"^\d{5} ([0-9A-HJ-NP-Z]{7}) [01] .{60} (.+)$")
 
 
@@ -32,6 +36,7 @@ class PcsRelease:
     operations: list[RootOperation]  # what the tables define at their third character
     axis_names: dict[tuple[str, int], str]  # (section, position) -> "body part"
     year: str = ""  # the fiscal year its tables file names ("2025"), when it does
+    index: list[tuple[str, str]] = field(default_factory=list)  # (term, "see ... **0DTJ**" / "use ...")
 
 
 def read_release(source: Path) -> PcsRelease:
@@ -74,7 +79,24 @@ def read_release(source: Path) -> PcsRelease:
                 code = "".join(a.value for a in axes)
                 codes.append(PcsCode(code, titles.get(code) or _title(axes), axes))
     year = re.search(r"(\d{4})\.xml$", tables)
-    return PcsRelease(codes, list(operations.values()), names, year.group(1) if year else "")
+    entries: list[tuple[str, str]] = []
+    definitions = next((name for name in files if _DEFINITIONS.search(name)), None)
+    if definitions:
+        keys = read_definitions(files[definitions](), definitions)
+        for key, operation in operations.items():
+            defined = keys.operations.get((operation.section, operation.name))
+            if defined is not None:
+                operations[key] = replace(
+                    operation,
+                    definition=defined.definition or operation.definition,
+                    explanation=defined.explanation,
+                    examples=defined.examples,
+                )
+        entries += keys.entries
+    index = next((name for name in files if _INDEX.search(name)), None)
+    if index:
+        entries += read_index(files[index](), index)
+    return PcsRelease(codes, list(operations.values()), names, year.group(1) if year else "", entries)
 
 
 def write_book(release: PcsRelease, path: Path) -> None:
@@ -97,6 +119,7 @@ def write_book(release: PcsRelease, path: Path) -> None:
         conn.executemany(
             "INSERT INTO pcs_axis_names VALUES (?,?,?)", [(s, p, n) for (s, p), n in release.axis_names.items()]
         )
+        conn.executemany("INSERT INTO pcs_index VALUES (?,?)", release.index)
     conn.close()
 
 

@@ -87,3 +87,34 @@ def test_a_release_without_tables_or_with_broken_ones_is_refused(tmp_path):
         read_release(tmp_path)
     with pytest.raises(DataError, match="neither a folder nor a zip"):
         read_release(tmp_path / "icd10pcs_tables_2025.xml")
+
+
+def test_the_definitions_and_index_files_give_definitions_keys_and_see_entries(tmp_path):
+    release = read_release(FIXTURES)
+    operations = {(o.section, o.name): o for o in release.operations}
+    replacement = operations[("0", "Replacement")]
+    assert replacement.explanation.startswith("The body part may have been taken out or replaced")
+    assert replacement.examples == "Total hip replacement, bone graft, free skin graft"
+    assert operations[("0", "Excision")].explanation.startswith("The qualifier DIAGNOSTIC")
+    entries = dict(release.index)
+    assert entries["Appendectomy"] == "see Excision, Appendix **0DBJ**\nsee Resection, Appendix **0DTJ**"
+    assert entries["Chest x-ray"] == "see Plain Radiography, Chest **BW03**"
+    assert ("Neck of femur", "use Upper Femur, Right") in release.index  # the Body Part Key
+    assert ("Femoral head prosthesis", "use Synthetic Substitute") in release.index  # the Device Key
+    write_book(release, tmp_path / "pcs.sqlite")
+    book = PcsBook(tmp_path / "pcs.sqlite")
+    assert [(u.term, u.use) for u in book.uses("femoral head")] == [
+        ("Femoral head", "Upper Femur, Right"),
+        ("Femoral head", "Upper Femur, Right"),
+        ("Femoral head", "Upper Femur, Left"),
+        ("Femoral head prosthesis", "Synthetic Substitute"),
+    ]
+    assert book.root_operation("0", "R").examples.startswith("Total hip replacement")
+
+
+def test_a_definitions_file_not_in_the_schema_is_one_error(tmp_path):
+    for source in FIXTURES.iterdir():
+        (tmp_path / source.name).write_bytes(source.read_bytes())
+    (tmp_path / "icd10pcs_definitions_2025.xml").write_text("<ICD10CM.index/>", encoding="utf-8")
+    with pytest.raises(DataError, match="not an ICD-10-PCS definitions file"):
+        read_release(tmp_path)
