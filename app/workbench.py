@@ -365,12 +365,15 @@ def procedure_spans(procedures: Sequence[CaseProcedure]) -> list[tuple[int, int,
     return [(start, end, code) for (start, end), code in sorted(spans.items())]
 
 
-def axis_rows(procedure: CaseProcedure) -> list[tuple[str, str, str, str, str]]:
-    """A procedure's characters as table rows: position, value, what it says, its meaning, and the
-    note's words that chose it (quoted) or why it holds without them."""
+AXIS_HEADER = ("#", "character", "from the note, or why")
+
+
+def axis_rows(procedure: CaseProcedure) -> list[tuple[str, str, str]]:
+    """A procedure's characters as rows of a narrow table: position and value, what the character
+    says and its meaning, and the note's words that chose it (quoted) or why it holds without them."""
     rows = []
     for a in procedure.axes:
         said = ", ".join(f"“{e.text}”" for e in a.evidence)
         why = f"{said}; {a.basis}" if said and a.basis else (said or a.basis)
-        rows.append((str(a.position), a.value, a.name, a.meaning, why))
+        rows.append((f"{a.position} {a.value}", f"{a.name}: {a.meaning}" if a.meaning else a.name, why))
     return rows

@@ -297,7 +297,7 @@ class ProcedureCoder:
         implied = dict(operation.implied)
         if name in implied and _key(implied[name]) in by_meaning:
             value = by_meaning[_key(implied[name])]
-            return AxisChoice(position + 1, name, value, allowed[value], (span,), f"implied by '{span.text}'"), 0
+            return AxisChoice(position + 1, name, value, allowed[value], (span,), "what the procedure implies"), 0
         for cue, start, end in self.lexicon.cue(name, note, lo, hi, operation):
             if _key(cue.meaning) in by_meaning:
                 value = by_meaning[_key(cue.meaning)]

@@ -13,7 +13,7 @@ from app.review.records import LIVE, Case, CaseProcedure
 from app.review.store import CaseStore
 from app.ui.fold import fold
 from app.ui.session import act, coder_name, flash
-from app.workbench import CODE_STATUS_COLOURS, axis_rows, markdown_table, md_escape
+from app.workbench import AXIS_HEADER, CODE_STATUS_COLOURS, axis_rows, markdown_table, md_escape
 
 
 def procedure_panel(store: CaseStore, case: Case, procedures: list[CaseProcedure]) -> None:
@@ -43,7 +43,7 @@ def procedure_card(store: CaseStore, case: Case, p: CaseProcedure, done: bool) -
         if p.principal:
             st.badge("principal procedure", color="primary")
         st.badge(p.status, color=CODE_STATUS_COLOURS[p.status])
-    st.markdown(markdown_table(("#", "value", "character", "meaning", "from the note, or why"), axis_rows(p)))
+    st.markdown(markdown_table(AXIS_HEADER, axis_rows(p)))
     with st.container(horizontal=True, vertical_alignment="bottom", wrap=True):
         st.button(
             "Accept",
@@ -81,7 +81,7 @@ def procedure_card(store: CaseStore, case: Case, p: CaseProcedure, done: bool) -
             format_func=labels.__getitem__,
             key=f"change_value_{p.code}",
             index=None,
-            placeholder="the values the table allows there",
+            placeholder="allowed values",
             disabled=not position,
         )
         st.button(

@@ -671,7 +671,7 @@ def test_an_inpatient_cases_procedures_are_reviewed_character_by_character(app, 
     assert hemi.code == "0SRR0JZ" and hemi.principal
     assert any(m.value.startswith("#### Procedures, ICD-10-PCS (1)") for m in at.main.markdown)
     table = plain(next(m.value for m in at.main.markdown if "from the note, or why" in m.value))
-    assert "| 4 | R | body part | Hip Joint, Femoral Surface, Right |" in table
+    assert "| 4 R | body part: Hip Joint, Femoral Surface, Right | “Right”, “hip”, “hemiarthroplasty” |" in table
     assert "the only value the table row allows" in table
     at = click(at, "accept_procedure_0SRR0JZ")
     assert cases.procedures("C0001")[0].status == "accepted"

@@ -314,7 +314,7 @@ def test_the_hip_fracture_samples_hemiarthroplasty_is_accepted_and_claimed(page,
     assert table.locator("tr", has_text="Hip Joint, Femoral Surface, Right").inner_text().split("\t")[-1] == (
         "“Right”, “hip”, “hemiarthroplasty”"
     )
-    assert "the only value the table row allows" in table.locator("tr", has_text="Open").inner_text()
+    assert "the only value the table row allows" in table.locator("tr", has_text="approach: Open").inner_text()
     # The procedure's words are highlighted in the note in the procedures' own colour.
     assert "background-color:#a7f3d0" in mark(page, "0SRR0JZ").get_attribute("style")
     # The principal diagnosis first (the claim needs one), then the procedure.

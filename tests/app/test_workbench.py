@@ -357,7 +357,7 @@ def test_a_procedures_words_are_highlighted_once_and_its_characters_listed():
     axes = (
         AxisChoice(4, "body part", "R", "Hip Joint, Femoral Surface, Right", (right, hip, hemi)),
         AxisChoice(5, "approach", "0", "Open", (), "the only value the table row allows"),
-        AxisChoice(6, "device", "J", "Synthetic Substitute", (hemi,), "implied by 'hemiarthroplasty'"),
+        AxisChoice(6, "device", "J", "Synthetic Substitute", (hemi,), "what the procedure implies"),
     )
     live = CaseProcedure("C1", "0SRR0JZ", "t", "suggested", 1, True, (hemi,), axes, (), 0.7, "", "agent")
     gone = CaseProcedure(
@@ -366,7 +366,7 @@ def test_a_procedures_words_are_highlighted_once_and_its_characters_listed():
     assert procedure_spans([live, gone]) == [(12, 17, "0SRR0JZ"), (18, 21, "0SRR0JZ"), (22, 38, "0SRR0JZ")]
     assert all(note[s:e] for s, e, _ in procedure_spans([live]))
     assert axis_rows(live) == [
-        ("4", "R", "body part", "Hip Joint, Femoral Surface, Right", "“Right”, “hip”, “hemiarthroplasty”"),
-        ("5", "0", "approach", "Open", "the only value the table row allows"),
-        ("6", "J", "device", "Synthetic Substitute", "“hemiarthroplasty”; implied by 'hemiarthroplasty'"),
+        ("4 R", "body part: Hip Joint, Femoral Surface, Right", "“Right”, “hip”, “hemiarthroplasty”"),
+        ("5 0", "approach: Open", "the only value the table row allows"),
+        ("6 J", "device: Synthetic Substitute", "“hemiarthroplasty”; what the procedure implies"),
     ]
