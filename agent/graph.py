@@ -4,8 +4,10 @@ analyze -> locate -> assign -> gate -> verify -> reconcile -> procedures. The re
 in `assign`; the other nodes are shared, so every reasoner's proposals meet the same gate (the
 words must be in the note and their assertion must allow the code, `agent.guidelines.gate`) and
 the same guideline checks. An inpatient case's procedures are then built as ICD-10-PCS codes
-(`agent.procedures`). The graph ends there: the coder's review happens in the case store (`app.review`), which
-keeps every decision and its audit trail. Callers code through `agent.coder.Coder.code`.
+(`agent.procedures`), and with the LLM reasoner the model's own procedure codes join them after
+the same checks (`agent.procedures.llm`). The graph ends there: the coder's review happens in the
+case store (`app.review`), which keeps every decision and its audit trail. Callers code through
+`agent.coder.Coder.code`.
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ from agent.deciding.walk import HierarchyWalker
 from agent.guidelines.checks import check_all
 from agent.guidelines.gate import gate
 from agent.learning.profile import Profile
+from agent.procedures import llm as procedure_llm
 from agent.procedures.build import ProcedureCoder
 from agent.procedures.conventions import Conventions
 from agent.reading.statements import analyze_note
 from agent.reasoners.base import CodingContext, Reasoner
+from agent.reasoners.llm import LlmReasoner
 from agent.reasoners.offline import OfflineReasoner
 from agent.records import CodingResult, NonClinical, Proposal, Rejected
 from agent.state import CodingInput, CodingState
@@ -180,15 +184,30 @@ class Nodes:
         if coder is None:
             return {"progress": ["procedures: no ICD-10-PCS tables loaded"]}
         procedures, passed = coder.code(state["note"], state["analysis"])
+        progress = [f"procedures: {len(procedures)} ICD-10-PCS codes built, {len(passed)} read and not coded"]
+        reasoner = self.deps.reasoner(state["options"].reasoner, state["options"].profile)
+        said = procedures or passed or any(s.section == "procedures" for s in state["analysis"].sentences)
+        if isinstance(reasoner, LlmReasoner) and state.get("fallback"):
+            progress.append("procedures: the model was not asked (its answer for this note was not used)")
+        elif isinstance(reasoner, LlmReasoner) and said:  # the model sees the tables' rows, held to the same checks
+            asked = procedure_llm.messages(state["note"], procedures, coder)
+            left = reasoner.limits.deadline - (state.get("model_seconds") or 0.0)
+            answer, why_not, _ = reasoner.consult(procedure_llm.ProcedureAnswer, asked, left)
+            if answer is None:
+                progress.append(
+                    f"procedures: the model was not used ({why_not}); the codes built from the tables stand"
+                )
+            else:
+                kept, refused = procedure_llm.check_choices(state["note"], state["analysis"], answer.procedures, coder)
+                procedures, passed = procedure_llm.join(procedures, kept), [*passed, *refused]
+                progress.append(
+                    f"procedures: the model gave {len(answer.procedures)} codes, {len(kept)} passed the checks"
+                )
         name = state["options"].profile
         learned = self.deps.conventions(name) if name and self.deps.conventions is not None else None
         if learned is not None:
             procedures = [learned.report(p) for p in procedures]
-        return {
-            "procedures": procedures,
-            "procedure_candidates": passed,
-            "progress": [f"procedures: {len(procedures)} ICD-10-PCS codes built, {len(passed)} read and not coded"],
-        }
+        return {"procedures": procedures, "procedure_candidates": passed, "progress": progress}
 
 
 def build_graph(deps: CodingDeps) -> Any:

@@ -80,8 +80,8 @@ class ProcedureCoder:
                             Rejected(suggestion.code, suggestion.title, reason, suggestion.evidence, stage="procedures")
                         )
                     else:
-                        built[suggestion.code] = _merge(built.get(suggestion.code), suggestion)
-        return _mark_principal(list(built.values())), _unique(rejected)
+                        built[suggestion.code] = merge_procedure(built.get(suggestion.code), suggestion)
+        return principal_first(list(built.values())), _unique(rejected)
 
     def _unbuilt(self, mention: Mention) -> str:
         """Why a procedure word led to no code: its tables are not in this code book, or the note
@@ -390,7 +390,7 @@ def _explain(axis: AxisChoice) -> str:
     return f"{axis.name} {axis.value} {axis.meaning}: {why}"
 
 
-def _merge(old: ProcedureSuggestion | None, new: ProcedureSuggestion) -> ProcedureSuggestion:
+def merge_procedure(old: ProcedureSuggestion | None, new: ProcedureSuggestion) -> ProcedureSuggestion:
     """The same code read twice: one suggestion with the evidence of both."""
     if old is None:
         return new
@@ -399,7 +399,7 @@ def _merge(old: ProcedureSuggestion | None, new: ProcedureSuggestion) -> Procedu
     )
 
 
-def _mark_principal(procedures: list[ProcedureSuggestion]) -> list[ProcedureSuggestion]:
+def principal_first(procedures: list[ProcedureSuggestion]) -> list[ProcedureSuggestion]:
     """The principal procedure: the first definitive one (not diagnostic, not an inspection, not
     imaging) the note documents, as UHDDS defines it; else the first."""
     if not procedures:

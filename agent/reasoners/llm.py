@@ -14,12 +14,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel
 
 from agent.reasoners.base import CodingContext, Outcome, Reasoner
 from agent.reasoners.chat_model import StructuredMethod
@@ -32,6 +33,7 @@ from index.store import CodeStore
 __all__ = ["LlmReasoner"]
 
 log = logging.getLogger(__name__)
+Answer = TypeVar("Answer", bound=BaseModel)
 
 
 class LlmReasoner:
@@ -90,6 +92,31 @@ class LlmReasoner:
             model_seconds=deadline.spent(),
         )
 
+    def consult(
+        self, schema: type[Answer], messages: list[Any], seconds: float
+    ) -> tuple[Answer | None, str | None, float]:
+        """One more question to the model for the same note (the procedures), within `seconds`
+        (what the note's deadline has left), under the same retries and circuit breaker:
+        (the answer, None, seconds spent), or (None, why not, seconds spent). Never raises."""
+        if not self.breaker.closed():
+            return (
+                None,
+                f"the LLM endpoint was not called: it failed on an earlier note ({self.breaker.last_error})",
+                0.0,
+            )
+        if seconds <= 0:
+            return None, f"the note's deadline of {self.limits.deadline:g} s was spent on its diagnoses", 0.0
+        deadline = Deadline(seconds)
+        try:
+            answer = self.ask_within(schema, messages, deadline)
+        except Exception as exc:  # the model, the network, the parser: the caller keeps what it has
+            log.warning("LLM procedures failed (%s)", type(exc).__name__)
+            if _endpoint_failure(exc):
+                self.breaker.failed(_describe(exc))
+            return None, _describe(exc), deadline.spent()
+        self.breaker.succeeded()
+        return answer, None, deadline.spent()
+
     # -- asking ------------------------------------------------------------------------
 
     def messages(self, context: CodingContext) -> list[SystemMessage | HumanMessage]:
@@ -100,12 +127,16 @@ class LlmReasoner:
         ]
 
     def _ask_within(self, context: CodingContext, deadline: Deadline) -> CodingAnswer:
-        """The model's answer before the deadline, retrying transient failures (a dropped
-        connection, a 5xx, a 429) while the wait still fits in the time left."""
+        return self.ask_within(CodingAnswer, self.messages(context), deadline)
+
+    def ask_within(self, schema: type[Answer], messages: list[Any], deadline: Deadline) -> Answer:
+        """The model's answer in `schema` before the deadline, retrying transient failures (a
+        dropped connection, a 5xx, a 429) while the wait still fits in the time left. Raises on
+        any failure; the caller falls back."""
         retries = 0
         while True:
             try:
-                return call_before(deadline, lambda: self._ask(context), self._abandon)
+                return call_before(deadline, lambda: self._ask(schema, messages), self._abandon)
             except DeadlineExceeded:
                 raise
             except Exception as exc:
@@ -120,9 +151,9 @@ class LlmReasoner:
                 time.sleep(wait)
                 retries += 1
 
-    def _ask(self, context: CodingContext) -> CodingAnswer:
-        structured = self.chat_model.with_structured_output(CodingAnswer, method=self.method, include_raw=True)
-        result: Any = structured.invoke(self.messages(context))
+    def _ask(self, schema: type[Answer], messages: list[Any]) -> Answer:
+        structured = self.chat_model.with_structured_output(schema, method=self.method, include_raw=True)
+        result: Any = structured.invoke(messages)
         raw = None
         if isinstance(result, dict) and "parsed" in result:
             error = result.get("parsing_error")
@@ -132,9 +163,9 @@ class LlmReasoner:
         if result is None:
             raise ReasonerError(_why_empty(raw))
         if isinstance(result, dict):  # a parser that gives dicts (json_mode on some models)
-            result = CodingAnswer.model_validate(result)
-        if not isinstance(result, CodingAnswer):
-            raise ReasonerError(f"the model's answer is a {type(result).__name__}, not a CodingAnswer")
+            result = schema.model_validate(result)
+        if not isinstance(result, schema):
+            raise ReasonerError(f"the model's answer is a {type(result).__name__}, not a {schema.__name__}")
         return result
 
     def _abandon(self) -> None:

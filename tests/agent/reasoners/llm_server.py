@@ -60,8 +60,8 @@ def send(handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dic
     handler.wfile.write(body)
 
 
-def completion(arguments: str) -> bytes:
-    """A chat completion that calls the CodingAnswer tool with `arguments` (a JSON string)."""
+def completion(arguments: str, tool: str = "CodingAnswer") -> bytes:
+    """A chat completion that calls the `tool` (the answer's schema) with `arguments` (a JSON string)."""
     return json.dumps(
         {
             "id": "chatcmpl-test",
@@ -79,7 +79,7 @@ def completion(arguments: str) -> bytes:
                             {
                                 "id": "call_1",
                                 "type": "function",
-                                "function": {"name": "CodingAnswer", "arguments": arguments},
+                                "function": {"name": tool, "arguments": arguments},
                             }
                         ],
                     },
@@ -102,6 +102,12 @@ def codes(*choices: tuple[str, str]) -> Callable[[BaseHTTPRequestHandler], None]
         }
     )
     return lambda h: send(h, 200, completion(arguments))
+
+
+def procedures(*choices: tuple[str, str]) -> Callable[[BaseHTTPRequestHandler], None]:
+    """A procedures answer giving each (ICD-10-PCS code, quote)."""
+    arguments = json.dumps({"procedures": [{"code": c, "quotes": [q], "rationale": "documented"} for c, q in choices]})
+    return lambda h: send(h, 200, completion(arguments, "ProcedureAnswer"))
 
 
 def status(code: int, headers: dict[str, str] | None = None) -> Callable[[BaseHTTPRequestHandler], None]:

@@ -251,3 +251,27 @@ def test_an_injection_the_model_obeys_gives_no_code(endpoint_for, injection):
     assert [n.text for n in result.non_clinical] == [injection]
     assert endpoint.requests == 1
     assert within_deadline(result, wall)
+
+
+SURGERY = "PROCEDURES: Laparoscopic appendectomy on day 1. The whole colon was removed through a midline incision.\n"
+
+
+def test_procedures_over_http_the_models_checked_codes_join_the_built_ones(endpoint_for):
+    from tests.agent.reasoners.llm_server import procedures
+
+    coder, endpoint = endpoint_for(
+        codes(), procedures(("0DTE0ZZ", "The whole colon was removed"), ("0DTE0ZX", "The whole colon"))
+    )
+    result = coder.code(SURGERY, INPATIENT)
+    assert [p.code for p in result.procedures] == ["0DTJ4ZZ", "0DTE0ZZ"]
+    assert endpoint.requests == 2 and "ProcedureAnswer" in json.dumps(endpoint.bodies[1]["tools"])
+    assert "0DTJ4ZZ Resection of Appendix" in json.dumps(endpoint.bodies[1]["messages"])
+    assert [r.code for r in result.procedure_candidates if r.stage == "llm"] == ["0DTE0ZX"]
+
+
+def test_procedures_over_http_a_failing_endpoint_leaves_the_built_ones(endpoint_for):
+    coder, endpoint = endpoint_for(codes(), status(500))
+    result = coder.code(SURGERY, INPATIENT)
+    assert [p.code for p in result.procedures] == ["0DTJ4ZZ"]
+    assert endpoint.requests == 2 + LIMITS.max_retries  # the diagnoses, then the procedures with their retries
+    assert any("Error code: 500" in line for line in result.progress if line.startswith("procedures: the model"))
