@@ -190,19 +190,11 @@ class Nodes:
         if isinstance(reasoner, LlmReasoner) and state.get("fallback"):
             progress.append("procedures: the model was not asked (its answer for this note was not used)")
         elif isinstance(reasoner, LlmReasoner) and said:  # the model sees the tables' rows, held to the same checks
-            asked = procedure_llm.messages(state["note"], procedures, coder)
-            left = reasoner.limits.deadline - (state.get("model_seconds") or 0.0)
-            answer, why_not, _ = reasoner.consult(procedure_llm.ProcedureAnswer, asked, left)
-            if answer is None:
-                progress.append(
-                    f"procedures: the model was not used ({why_not}); the codes built from the tables stand"
-                )
-            else:
-                kept, refused = procedure_llm.check_choices(state["note"], state["analysis"], answer.procedures, coder)
-                procedures, passed = procedure_llm.join(procedures, kept), [*passed, *refused]
-                progress.append(
-                    f"procedures: the model gave {len(answer.procedures)} codes, {len(kept)} passed the checks"
-                )
+            left = reasoner.limits.deadline - (state.get("model_seconds") or 0.0)  # one deadline per note
+            procedures, passed, line = procedure_llm.ask_model(
+                reasoner, state["note"], state["analysis"], procedures, passed, coder, left
+            )
+            progress.append(line)
         name = state["options"].profile
         learned = self.deps.conventions(name) if name and self.deps.conventions is not None else None
         if learned is not None:

@@ -18,6 +18,7 @@ from agent.procedures.lexicon import Mention, Operation
 from agent.procedures.reading import NOT_CODED, status_of, windows
 from agent.reading.quotes import find_quotes
 from agent.reading.segment import Analysis
+from agent.reasoners.llm import LlmReasoner
 from agent.reasoners.prompts import cut, neutralise_markers
 from agent.records import AxisChoice, Evidence, ProcedureSuggestion, Rejected, Step
 from index.errors import UnknownCode
@@ -90,6 +91,25 @@ def check_choices(
             ProcedureSuggestion(described.code, described.title, axes, evidence, MODEL_CONFIDENCE, reasoning)
         )
     return accepted, refused
+
+
+def ask_model(
+    reasoner: LlmReasoner,
+    note: str,
+    analysis: Analysis,
+    built: list[ProcedureSuggestion],
+    passed: list[Rejected],
+    coder: ProcedureCoder,
+    seconds: float,
+) -> tuple[list[ProcedureSuggestion], list[Rejected], str]:
+    """The procedures with the model's checked codes joined, the ones not coded with the model's
+    refused codes added, and the line the run reports; the built ones alone when the model fails."""
+    answer, why_not, _ = reasoner.consult(ProcedureAnswer, messages(note, built, coder), seconds)
+    if answer is None:
+        return built, passed, f"procedures: the model was not used ({why_not}); the codes built from the tables stand"
+    kept, refused = check_choices(note, analysis, answer.procedures, coder)
+    line = f"procedures: the model gave {len(answer.procedures)} codes, {len(kept)} passed the checks"
+    return join(built, kept), [*passed, *refused], line
 
 
 def join(built: list[ProcedureSuggestion], model: list[ProcedureSuggestion]) -> list[ProcedureSuggestion]:

@@ -14,7 +14,7 @@ from dataclasses import replace
 from agent.records import AxisChoice, Step
 from app.review import guards
 from app.review.database import LAST, CaseDatabase
-from app.review.records import ON_CLAIM, CaseProcedure
+from app.review.records import ON_CLAIM, Case, CaseProcedure
 from app.review.rows import procedure_from_row, procedure_params
 from app.review.sql import Connection
 from index.errors import CaseNotFound, DataError, DecisionRefused, UnknownCode
@@ -133,7 +133,7 @@ class CaseProcedures(CaseDatabase):
             raise DecisionRefused(str(exc)) from None
 
     def _procedure_decided(
-        self, conn: Connection, case, coder: str, action: str, before: str | None, after: str | None, reason: str
+        self, conn: Connection, case: Case, coder: str, action: str, before: str | None, after: str | None, reason: str
     ) -> None:
         _resequence_procedures(conn, case.id)
         self._decided(conn, case, coder, action, before, after, reason)
