@@ -27,7 +27,7 @@ from agent.guidelines.checks import check_all
 from agent.guidelines.gate import gate
 from agent.learning.profile import Profile
 from agent.procedures import llm as procedure_llm
-from agent.procedures.build import ProcedureCoder
+from agent.procedures.build import ProcedureCoder, principal_first
 from agent.procedures.conventions import Conventions
 from agent.reading.statements import analyze_note
 from agent.reasoners.base import CodingContext, Reasoner
@@ -197,8 +197,13 @@ class Nodes:
             progress.append(line)
         name = state["options"].profile
         learned = self.deps.conventions(name) if name and self.deps.conventions is not None else None
-        if learned is not None:
-            procedures = [learned.report(p) for p in procedures]
+        if learned is not None:  # as the profile's corpus reports procedures, and only those it codes
+            coded = [(p, *learned.codes(p)) for p in procedures]
+            procedures = [learned.report(p) for p in principal_first([p for p, kept, _ in coded if kept])]
+            passed = [
+                *passed,
+                *(Rejected(p.code, p.title, why, p.evidence, "profile") for p, kept, why in coded if not kept),
+            ]
         return {"procedures": procedures, "procedure_candidates": passed, "progress": progress}
 
 

@@ -406,7 +406,7 @@ def principal_first(procedures: list[ProcedureSuggestion]) -> list[ProcedureSugg
         return procedures
 
     def definitive(p: ProcedureSuggestion) -> bool:
-        return p.code[0] in "01" and p.code[2] != "J" and p.axes[6].meaning != "Diagnostic"
+        return p.code[0] in "01" and p.code[2] != "J" and all(a.meaning != "Diagnostic" for a in p.axes[6:])
 
     first = next((i for i, p in enumerate(procedures) if definitive(p)), 0)
     return [replace(p, principal=i == first) for i, p in enumerate(procedures)]

@@ -71,3 +71,16 @@ def test_saved_and_loaded_as_json(tmp_path, learned):
     (tmp_path / "p" / PROCEDURES_FILE).write_text('{"format": "coda-procedures/1", "partial": {"*|1": [1]}}')
     with pytest.raises(DataError, match="coda learn --kind procedures"):
         Conventions.load(tmp_path / "p")
+
+
+def test_a_procedure_the_corpus_rarely_codes_is_left_out_with_a_profile(coder):
+    # Built on five notes, in the gold of none: this corpus does not code it.
+    notes = [("Fundus examination was normal.", frozenset({"BW03ZZZ"}))] * 5
+    learned = learn_conventions(coder, notes)
+    [right, left] = built(coder, "Fundus examination was normal.")  # both eyes, none named
+    assert (right.code[:4], left.code[:4], learned.coded["08J0"]) == ("08J0", "08J1", (0, 5))
+    assert learned.codes(right) == (
+        False,
+        "the profile's corpus rarely codes it (0 of 5 training notes where it was built)",
+    )
+    assert learned.codes(built(coder, "Laparoscopic appendectomy.")[0]) == (True, "")  # never built there: kept
