@@ -26,7 +26,9 @@ from index.model import code_key
 from index.pcs.bundled import PcsBook
 from index.store import CodeStore
 
-LAST = 1_000_000  # a sequence past every code's, renumbered by `_resequence`
+LAST = 1_000_000  # a sequence past every code's, renumbered by `resequence`
+# The tables of a case's codes: its diagnoses and its procedures, ordered and rejected alike.
+CODE_TABLES = ("case_codes", "case_procedures")
 
 
 class CaseDatabase:
@@ -129,7 +131,7 @@ class CaseDatabase:
         reason: str,
     ) -> None:
         """The common end of a decision: renumber, audit, and start the review if it had not."""
-        _resequence(conn, case.id)
+        resequence(conn, case.id)
         at = self._now()
         status = "in_review" if case.status in REVIEW_STARTS else case.status
         conn.execute("UPDATE cases SET status = ?, updated_at = ? WHERE id = ?", (status, at, case.id))
@@ -149,10 +151,12 @@ class CaseDatabase:
         audit_chain.append(conn, self.audit_key, (case_id, at, coder, action, before, after, reason))
 
     @staticmethod
-    def _set_rejected(conn: Connection, case_id: str, code: str, reason: str) -> None:
+    def _set_rejected(conn: Connection, case_id: str, code: str, reason: str, table: str = "case_codes") -> None:
         """A code off the claim: rejected, without the principal mark, after every other code."""
+        if table not in CODE_TABLES:
+            raise ValueError(f"{table!r} is not a table of a case's codes")
         conn.execute(
-            "UPDATE case_codes SET status = 'rejected', reason = ?, principal = 0, sequence = ?"
+            f"UPDATE {table} SET status = 'rejected', reason = ?, principal = 0, sequence = ?"
             " WHERE case_id = ? AND code = ?",
             (reason, LAST, case_id, code),
         )
@@ -186,13 +190,16 @@ class CaseDatabase:
         conn.execute("INSERT INTO case_codes VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", code_params(c))
 
 
-def _resequence(conn: Connection, case_id: str) -> None:
-    """Sequences 1..m again: the principal, the other live codes in their order, the rejected."""
+def resequence(conn: Connection, case_id: str, table: str = "case_codes") -> None:
+    """Sequences 1..m again in `table` (the case's codes, or its procedures): the principal, the
+    other live codes in their order, the rejected."""
+    if table not in CODE_TABLES:
+        raise ValueError(f"{table!r} is not a table of a case's codes")
     rows = conn.execute(
-        "SELECT code FROM case_codes WHERE case_id = ? ORDER BY status = 'rejected', principal = 0, sequence, code",
+        f"SELECT code FROM {table} WHERE case_id = ? ORDER BY status = 'rejected', principal = 0, sequence, code",
         (case_id,),
     ).fetchall()
     conn.executemany(
-        "UPDATE case_codes SET sequence = ? WHERE case_id = ? AND code = ?",
+        f"UPDATE {table} SET sequence = ? WHERE case_id = ? AND code = ?",
         [(i, case_id, r[0]) for i, r in enumerate(rows, 1)],
     )

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from agent.records import AxisChoice, Step
 from app.review import guards
-from app.review.database import LAST, CaseDatabase
+from app.review.database import LAST, CaseDatabase, resequence
 from app.review.records import ON_CLAIM, Case, CaseProcedure
 from app.review.rows import procedure_from_row, procedure_params
 from app.review.sql import Connection
@@ -56,11 +56,7 @@ class CaseProcedures(CaseDatabase):
             row = self._procedure(conn, case.id, code)
             if row.status == "rejected":
                 raise DecisionRefused(f"{row.code} is already rejected on case {case.id}")
-            conn.execute(
-                "UPDATE case_procedures SET status = 'rejected', reason = ?, principal = 0, sequence = ?"
-                " WHERE case_id = ? AND code = ?",
-                (reason, LAST, case.id, row.code),
-            )
+            self._set_rejected(conn, case.id, row.code, reason, "case_procedures")
             self._procedure_decided(conn, case, coder, "procedure_rejected", row.code, None, reason)
             return self._procedure(conn, case.id, row.code)
 
@@ -135,7 +131,7 @@ class CaseProcedures(CaseDatabase):
     def _procedure_decided(
         self, conn: Connection, case: Case, coder: str, action: str, before: str | None, after: str | None, reason: str
     ) -> None:
-        _resequence_procedures(conn, case.id)
+        resequence(conn, case.id, "case_procedures")
         self._decided(conn, case, coder, action, before, after, reason)
 
     def _procedures(self, conn: Connection, case_id: str) -> list[CaseProcedure]:
@@ -161,16 +157,3 @@ class CaseProcedures(CaseDatabase):
         conn.executemany(
             "INSERT INTO case_procedures VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [procedure_params(r) for r in rows]
         )
-
-
-def _resequence_procedures(conn: Connection, case_id: str) -> None:
-    """Sequences 1..m again: the principal, the other live procedures in their order, the rejected."""
-    rows = conn.execute(
-        "SELECT code FROM case_procedures WHERE case_id = ?"
-        " ORDER BY status = 'rejected', principal = 0, sequence, code",
-        (case_id,),
-    ).fetchall()
-    conn.executemany(
-        "UPDATE case_procedures SET sequence = ? WHERE case_id = ? AND code = ?",
-        [(i, case_id, r[0]) for i, r in enumerate(rows, 1)],
-    )
