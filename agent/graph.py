@@ -185,17 +185,20 @@ class Nodes:
             return {"progress": ["procedures: no ICD-10-PCS tables loaded"]}
         procedures, passed = coder.code(state["note"], state["analysis"])
         progress = [f"procedures: {len(procedures)} ICD-10-PCS codes built, {len(passed)} read and not coded"]
-        reasoner = self.deps.reasoner(state["options"].reasoner, state["options"].profile)
+        options = state["options"]
+        asks_model = options.reasoner == "llm" and self.deps.llm is not None
         said = procedures or passed or any(s.section == "procedures" for s in state["analysis"].sentences)
-        if isinstance(reasoner, LlmReasoner) and state.get("fallback"):
+        if asks_model and state.get("fallback"):
             progress.append("procedures: the model was not asked (its answer for this note was not used)")
-        elif isinstance(reasoner, LlmReasoner) and said:  # the model sees the tables' rows, held to the same checks
-            left = reasoner.limits.deadline - (state.get("model_seconds") or 0.0)  # one deadline per note
-            procedures, passed, line = procedure_llm.ask_model(
-                reasoner, state["note"], state["analysis"], procedures, passed, coder, left
-            )
-            progress.append(line)
-        name = state["options"].profile
+        elif asks_model and said:  # the model sees the tables' rows, held to the same checks
+            reasoner = self.deps.reasoner(options.reasoner, options.profile)
+            if isinstance(reasoner, LlmReasoner):
+                left = reasoner.limits.deadline - (state.get("model_seconds") or 0.0)  # one deadline per note
+                procedures, passed, line = procedure_llm.ask_model(
+                    reasoner, state["note"], state["analysis"], procedures, passed, coder, left
+                )
+                progress.append(line)
+        name = options.profile
         learned = self.deps.conventions(name) if name and self.deps.conventions is not None else None
         if learned is not None:  # as the profile's corpus reports procedures, and only those it codes
             coded = [(p, *learned.codes(p)) for p in procedures]

@@ -15,10 +15,9 @@ from app.settings import Settings
 def cmd_drg(args: argparse.Namespace, settings: Settings) -> int:
     from app.review.drg import DrgClaim, group, parse_diagnoses
 
-    split = lambda text: [c for c in (text or "").replace(" ", ",").split(",") if c]  # noqa: E731
     claim = DrgClaim(
-        parse_diagnoses(split(args.dx), split(args.poa)),
-        tuple(split(args.px)),
+        parse_diagnoses(_listed(args.dx), _listed(args.poa)),
+        tuple(_listed(args.px)),
         args.age,
         args.sex.upper(),
         args.discharge_status,
@@ -43,8 +42,7 @@ def cmd_drg(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_hcc(args: argparse.Namespace, settings: Settings) -> int:
     from app.review.hcc import risk
 
-    codes = [c for c in (args.dx or "").replace(" ", ",").split(",") if c]
-    result = risk(codes, args.age, args.sex.upper())
+    result = risk(_listed(args.dx), args.age, args.sex.upper())
     if args.json:
         print(json.dumps(asdict(result), indent=2))
         return 0
@@ -56,6 +54,11 @@ def cmd_hcc(args: argparse.Namespace, settings: Settings) -> int:
     if not result.hccs:
         print("  no code maps to an HCC")
     return 0
+
+
+def _listed(text: str | None) -> list[str]:
+    """The codes or indicators of an option, separated by commas or spaces."""
+    return [item for item in (text or "").replace(" ", ",").split(",") if item]
 
 
 def add_claim_commands(sub: Any) -> None:

@@ -106,6 +106,7 @@ def procedure_errors(case: Case, procedures: Iterable[CaseProcedure], pcs: PcsBo
     """An error for each procedure on the claim that no claim can carry: fewer than seven
     characters (a corpus's partial code), not a code of the tables, or on an outpatient claim."""
     errors = []
+    book = pcs
     for p in procedures:
         if not p.on_claim:
             continue
@@ -114,8 +115,9 @@ def procedure_errors(case: Case, procedures: Iterable[CaseProcedure], pcs: PcsBo
         elif len(p.code) != 7:
             message = f"Procedure {p.code} is incomplete: an ICD-10-PCS code has 7 characters; choose the rest."
         else:
+            book = book or PcsBook()  # opened once, and only when a whole code is to be checked
             try:
-                (pcs or PcsBook()).describe(p.code)
+                book.describe(p.code)
                 continue
             except UnknownCode as exc:
                 message = f"Procedure {p.code}: {exc}"
