@@ -57,8 +57,10 @@ def risk(codes: Sequence[str], age: int, sex: str) -> HccResult:
     )
     return HccResult(
         MODEL,
-        float(result.risk_score),
-        float(result.risk_score_demographics),
+        # To 3 decimals, as CMS states scores: hccinfhir sums over sets, whose order (and so the
+        # last bits of the sum) changes from one run of Python to the next.
+        round(float(result.risk_score), 3),
+        round(float(result.risk_score_demographics), 3),
         lines,
         age,
         sex,
