@@ -1,13 +1,14 @@
 """The coding workflow as a LangGraph state machine, built by `build_graph(deps)`.
 
-analyze -> locate -> assign -> gate -> verify -> reconcile -> procedures. The reasoner (offline or LLM) decides
-in `assign`; the other nodes are shared, so every reasoner's proposals meet the same gate (the
-words must be in the note and their assertion must allow the code, `agent.guidelines.gate`) and
-the same guideline checks. An inpatient case's procedures are then built as ICD-10-PCS codes
-(`agent.procedures`), and with the LLM reasoner the model's own procedure codes join them after
-the same checks (`agent.procedures.llm`). The graph ends there: the coder's review happens in the
-case store (`app.review`), which keeps every decision and its audit trail. Callers code through
-`agent.coder.Coder.code`.
+analyze -> locate -> assign -> gate -> verify -> reconcile -> admission -> procedures. The reasoner
+(offline or LLM) decides in `assign`; the other nodes are shared, so every reasoner's proposals
+meet the same gate (the words must be in the note and their assertion must allow the code,
+`agent.guidelines.gate`) and the same guideline checks. An inpatient case's diagnoses then get a
+present-on-admission indicator each, with its reason and evidence (`agent.guidelines.poa`), and
+its procedures are built as ICD-10-PCS codes (`agent.procedures`); with the LLM reasoner the
+model's own procedure codes join them after the same checks (`agent.procedures.llm`). The graph
+ends there: the coder's review happens in the case store (`app.review`), which keeps every
+decision and its audit trail. Callers code through `agent.coder.Coder.code`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from agent.deciding.shortlist import shortlist
 from agent.deciding.walk import HierarchyWalker
 from agent.guidelines.checks import check_all
 from agent.guidelines.gate import gate
+from agent.guidelines.poa import poa_summary, present_on_admission
 from agent.learning.profile import Profile
 from agent.procedures import llm as procedure_llm
 from agent.procedures.build import ProcedureCoder, principal_first
@@ -175,6 +177,16 @@ class Nodes:
             "progress": [f"reconcile: {len(codes)} codes suggested, {len(rejected)} rejected"],
         }
 
+    def propose_poa(self, state: CodingState) -> dict[str, Any]:
+        """A present-on-admission indicator for each diagnosis of an inpatient case (Appendix I);
+        an outpatient claim carries none."""
+        if state["options"].setting != "inpatient":
+            return {"progress": ["admission: no POA indicators (outpatient claims carry none)"]}
+        codes = present_on_admission(
+            state["note"], state.get("codes", []), state["analysis"], state.get("candidates", ())
+        )
+        return {"codes": codes, "progress": [f"admission: {poa_summary(codes)}"]}
+
     def code_procedures(self, state: CodingState) -> dict[str, Any]:
         """ICD-10-PCS codes for an inpatient case, built character by character from the note;
         an outpatient case gets none (its procedures are CPT codes, which Coda does not hold)."""
@@ -212,7 +224,7 @@ class Nodes:
 
 def build_graph(deps: CodingDeps) -> Any:
     """Compile the coding graph: analyze -> locate -> assign -> gate -> verify -> reconcile ->
-    procedures."""
+    admission -> procedures."""
     nodes = Nodes(deps)
     graph = StateGraph(CodingState, input_schema=CodingInput)
     graph.add_node("analyze", nodes.analyze_note)
@@ -221,6 +233,7 @@ def build_graph(deps: CodingDeps) -> Any:
     graph.add_node("gate", nodes.gate_codes)
     graph.add_node("verify", nodes.verify_codes)
     graph.add_node("reconcile", nodes.reconcile_codes)
+    graph.add_node("admission", nodes.propose_poa)
     graph.add_node("procedures", nodes.code_procedures)
     graph.add_edge(START, "analyze")
     graph.add_edge("analyze", "locate")
@@ -228,7 +241,8 @@ def build_graph(deps: CodingDeps) -> Any:
     graph.add_edge("assign", "gate")
     graph.add_edge("gate", "verify")
     graph.add_edge("verify", "reconcile")
-    graph.add_edge("reconcile", "procedures")
+    graph.add_edge("reconcile", "admission")
+    graph.add_edge("admission", "procedures")
     graph.add_edge("procedures", END)
     return graph.compile()
 

@@ -1,7 +1,8 @@
 """The typed records of the coding agent, from what a caller asks for (`CodingOptions`) through
 what the steps pass on (`Statement`, `Candidate`, `Proposal`) to what a run gives back
 (`CodingResult`: suggestions, rejected candidates, guideline findings, and for an inpatient case
-the procedures, each character of a code an `AxisChoice` with its own evidence).
+each diagnosis's `PresentOnAdmission` indicator and the procedures, each character of a code an
+`AxisChoice` with its own evidence).
 
 Every `Suggestion` carries at least one `Evidence` whose offsets index the note exactly as
 given (`note[start:end] == text`), and the reasoning steps that led to it. The care settings
@@ -15,8 +16,13 @@ from typing import Any, Literal, get_args
 
 Setting = Literal["inpatient", "outpatient"]
 ReasonerName = Literal["offline", "llm"]
+PoaIndicator = Literal["Y", "N", "U", "W", "exempt"]
 SETTINGS: tuple[Setting, ...] = get_args(Setting)
 REASONERS: tuple[ReasonerName, ...] = get_args(ReasonerName)
+# Present on admission (Official Guidelines, Appendix I): Y present when the inpatient order was
+# written, N not present, U documentation insufficient, W clinically undetermined, exempt: the
+# code is on the POA-exempt list and takes no indicator.
+POA_INDICATORS: tuple[PoaIndicator, ...] = get_args(PoaIndicator)
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,28 @@ class Proposal:
 
 
 @dataclass(frozen=True)
+class PresentOnAdmission:
+    """The present-on-admission indicator proposed for a diagnosis of an inpatient claim, with
+    why in words a coder checks, and the words of the note that support it (none when the
+    indicator rests on the code itself: exempt, chronic by nature, the principal diagnosis)."""
+
+    indicator: PoaIndicator
+    reason: str
+    evidence: tuple[Evidence, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.indicator not in POA_INDICATORS:
+            raise ValueError(f"indicator must be one of {', '.join(POA_INDICATORS)}, not {self.indicator!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "indicator": self.indicator,
+            "reason": self.reason,
+            "evidence": [{"start": e.start, "end": e.end, "text": e.text} for e in self.evidence],
+        }
+
+
+@dataclass(frozen=True)
 class Suggestion:
     code: str
     title: str
@@ -99,6 +127,7 @@ class Suggestion:
     reasoning: tuple[Step, ...] = ()
     principal: bool = False
     alternatives: tuple[str, ...] = ()  # codes the coder may prefer (siblings, other 7th characters)
+    poa: PresentOnAdmission | None = None  # inpatient claims only; None for an outpatient case
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -107,6 +136,7 @@ class Suggestion:
             "evidence": [{"start": e.start, "end": e.end, "text": e.text} for e in self.evidence],
             "reasoning": " | ".join(f"{s.stage}: {s.detail}" for s in self.reasoning),
             "confidence": round(self.confidence, 3),
+            "poa": self.poa.to_json() if self.poa is not None else None,
         }
 
 

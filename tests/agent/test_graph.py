@@ -74,7 +74,9 @@ def test_reasoning_explains_the_walk(coded):
 def test_json_shape(coded):
     out = coded.to_json()
     assert out["id"] == "n1"
-    assert set(out["codes"][0]) == {"code", "title", "evidence", "reasoning", "confidence"}
+    assert set(out["codes"][0]) == {"code", "title", "evidence", "reasoning", "confidence", "poa"}
+    assert [c["poa"] for c in out["codes"]] == [None, None, None]  # an outpatient claim has no POA
+    assert all(s.poa is None for s in coded.codes)
     assert set(out["candidates"][0]) == {"code", "title", "reason"}
 
 
@@ -92,10 +94,11 @@ def test_the_same_note_codes_the_same_way(mini_coder, coded):
 def test_progress_is_reported_step_by_step_and_kept_in_the_result(mini_coder):
     heard: list[str] = []
     result = mini_coder.code(NOTE, OUTPATIENT, heard.append, note_id="n1")
-    steps = ["analyze", "locate", "assign", "gate", "verify", "reconcile", "procedures"]
+    steps = ["analyze", "locate", "assign", "gate", "verify", "reconcile", "admission", "procedures"]
     assert [line.split(":")[0] for line in heard] == steps
     assert list(result.progress) == heard
-    assert heard[-2] == "reconcile: 3 codes suggested, " + f"{len(result.candidates)} rejected"
+    assert heard[-3] == "reconcile: 3 codes suggested, " + f"{len(result.candidates)} rejected"
+    assert heard[-2] == "admission: no POA indicators (outpatient claims carry none)"
     assert heard[-1] == "procedures: none coded (ICD-10-PCS is for inpatient claims)"
 
 
@@ -236,3 +239,44 @@ def test_an_inpatient_case_gets_its_procedures_built_after_the_diagnoses(mini_co
 def test_an_outpatient_case_gets_no_procedure_codes(mini_coder):
     result = mini_coder.code("Laparoscopic appendectomy today.", OUTPATIENT)
     assert result.procedures == [] and result.to_json()["procedures"] == []
+
+
+# --- present on admission, inpatient cases only ----------------------------------------------
+
+STAY = (
+    "CHIEF COMPLAINT: Right hip pain after a fall at home.\n"
+    "HISTORY OF PRESENT ILLNESS: Admitted with a fracture of neck of right femur.\n"
+    "HOSPITAL COURSE: Type 2 diabetes mellitus was managed with insulin. She developed a concussion with loss of "
+    "consciousness of 30 minutes or less on hospital day 2 after striking her head on the bed rail. Chronic kidney "
+    "disease stage 3 was noted on labs.\n"
+)
+
+
+def test_an_inpatient_run_proposes_poa_for_every_code_with_its_evidence(mini_coder):
+    heard: list[str] = []
+    result = mini_coder.code(STAY, INPATIENT, heard.append, note_id="stay")
+    poa = {s.code: s.poa for s in result.codes}
+    assert {code: p.indicator for code, p in poa.items() if p is not None} == {
+        "S72.001A": "Y",  # "Admitted with"
+        "E11.22": "Y",  # chronic, named in the hospital course only
+        "S06.0X1A": "N",  # "developed ... on hospital day 2"
+        "N18.30": "Y",  # chronic
+    }
+    assert heard[-2] == "admission: POA proposed for 4 codes: 3 Y, 1 N"
+    at = STAY.index("developed")
+    day = STAY.index("on hospital day 2")
+    assert [(e.start, e.end, e.text) for e in poa["S06.0X1A"].evidence] == [
+        (at, at + 9, "developed"),
+        (day, day + 17, "on hospital day 2"),
+    ]
+    assert "a chronic condition is Y even when it is diagnosed after admission" in poa["E11.22"].reason
+    for p in poa.values():
+        assert p is not None and all(STAY[e.start : e.end] == e.text for e in p.evidence)
+    codes = result.to_json()["codes"]
+    assert all(set(c["poa"]) == {"indicator", "reason", "evidence"} for c in codes)
+    [concussion] = [c for c in codes if c["code"] == "S06.0X1A"]
+    assert concussion["poa"]["indicator"] == "N"
+    assert concussion["poa"]["evidence"] == [
+        {"start": at, "end": at + 9, "text": "developed"},
+        {"start": day, "end": day + 17, "text": "on hospital day 2"},
+    ]

@@ -11,6 +11,7 @@ import simple_icd_10_cm as icd
 from agent import DATA_DIR
 from agent.candidates.integral import IntegralSymptoms
 from agent.deciding.sequence import SequencingRules
+from agent.guidelines.poa import PoaRules
 
 
 def billable(code: str) -> bool:
@@ -58,3 +59,27 @@ def test_ranges_are_ordered_and_name_real_codes():
             assert lo <= hi, (lo, hi)
             for end in (lo, hi):
                 assert icd.is_valid_item(end) or icd.is_valid_item(end[:3]), end
+
+
+def poa_rows() -> list[tuple[str, dict]]:
+    raw = json.loads((DATA_DIR / "poa.json").read_text(encoding="utf-8"))
+    return [(table, row) for table in ("exempt", "chronic") for row in raw[table]]
+
+
+@pytest.mark.parametrize(("table", "row"), poa_rows(), ids=lambda r: r if isinstance(r, str) else r["from"])
+def test_every_poa_row_names_real_codes_in_order(table, row):
+    first, last = row["from"], row.get("to", row["from"])
+    assert first <= last, row
+    for code in (first, last, *row.get("except", ())):
+        assert icd.is_valid_item(code), (table, code)
+    for code in row.get("except", ()):
+        assert code.startswith(first[:3]), (table, code)  # an exception lies inside its row
+    assert set(row.get("seventh", ())) <= set("ADGKPQRS"), row
+
+
+def test_the_poa_tables_load_and_every_row_covers_its_own_first_code():
+    rules = PoaRules.default()
+    for table in (rules.exempt, rules.chronic):
+        for row in table.rows:
+            if not row.seventh:
+                assert row.covers(row.first), row
