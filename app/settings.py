@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     lease_minutes: int = Field(15, gt=0, description="How long a coder holds an open case, renewed as they work.")
     sign_in_failures: int = Field(5, gt=0, description="Wrong passwords in a row that lock an account.")
     sign_in_lock_minutes: int = Field(15, gt=0, description="How long a locked account stays locked.")
+    claim_parties_dir: Path | None = Field(
+        None,
+        description="A folder with parties.json (submitter, billing provider, payer) and <case id>.json "
+        "(subscriber, charges) that the 837I names; unset: no 837I export.",
+    )
 
     def cases_path(self) -> Path:
         """The embedded case store's SQLite file (used when no database URL is set)."""

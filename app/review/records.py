@@ -1,5 +1,6 @@
 """The records of the case store: a case (`Case`) with the FHIR references its claim names
-(`References`), one of its codes (`CaseCode`) or procedures (`CaseProcedure`), an Excludes1 pair
+(`References`) and, for an inpatient stay, the facts the grouper and the 837I read (`Encounter`),
+one of its codes (`CaseCode`) or procedures (`CaseProcedure`), an Excludes1 pair
 the coder keeps (`KeptPair`) and one line of its audit trail (`AuditEntry`), with the statuses
 they move through and the claim spelling of a code (`dotted`).
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from agent.records import AxisChoice, Evidence, Step
+from agent.records import AxisChoice, Evidence, PresentOnAdmission, Step
 from index.model import code_key
 
 CaseStatus = Literal["new", "coded", "in_review", "done"]
@@ -51,6 +52,50 @@ class References:
         return tuple(role for role in REFERENCE_TYPES if getattr(self, role) is None)
 
 
+# The UB-04 patient discharge status codes a coder picks from (CMS, "Patient Discharge Status Codes").
+DISCHARGE_STATUSES: dict[str, str] = {
+    "01": "Discharged to home or self care",
+    "02": "Discharged to a short-term general hospital for inpatient care",
+    "03": "Discharged to a skilled nursing facility (SNF)",
+    "04": "Discharged to a facility that provides custodial or supportive care",
+    "05": "Discharged to a designated cancer center or children's hospital",
+    "06": "Discharged to home under a home health service organization",
+    "07": "Left against medical advice",
+    "20": "Expired",
+    "21": "Discharged to court or law enforcement",
+    "43": "Discharged to a federal health care facility",
+    "50": "Discharged to hospice, home",
+    "51": "Discharged to hospice, medical facility",
+    "61": "Discharged to a hospital-based swing bed",
+    "62": "Discharged to an inpatient rehabilitation facility (IRF)",
+    "63": "Discharged to a long-term care hospital (LTCH)",
+    "64": "Discharged to a nursing facility certified under Medicaid only",
+    "65": "Discharged to a psychiatric hospital or unit",
+    "66": "Discharged to a critical access hospital (CAH)",
+    "69": "Discharged to a designated disaster alternative care site",
+    "70": "Discharged to another type of health care institution",
+}
+SEXES = ("F", "M", "U")
+
+
+@dataclass(frozen=True)
+class Encounter:
+    """What an inpatient claim needs of the stay beyond its codes: the patient's age and sex, the
+    discharge status and the dates of admission and discharge (ISO dates). Each is None until
+    proposed from the note or set by the coder; nothing is assumed for a missing one."""
+
+    age: int | None = None
+    sex: str | None = None  # F, M or U
+    discharge_status: str | None = None  # two digits, a key of DISCHARGE_STATUSES
+    admitted: str | None = None
+    discharged: str | None = None
+
+    def missing_for_drg(self) -> tuple[str, ...]:
+        """What the grouper needs and the case has not recorded."""
+        needed = {"age": self.age, "sex": self.sex, "discharge status": self.discharge_status}
+        return tuple(name for name, value in needed.items() if value is None)
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -64,6 +109,7 @@ class Case:
     updated_at: str
     source: str  # pasted | upload | sample:<name>
     references: References = References()
+    encounter: Encounter = Encounter()
 
     @property
     def undecided(self) -> bool:
@@ -87,6 +133,8 @@ class CaseCode:
     reason: str  # why it was rejected (by the agent or the coder); "" otherwise
     origin: Origin
     alternatives: tuple[str, ...] = ()  # codes the agent says the coder may prefer
+    # Present on admission (inpatient only): the agent's proposal, or the coder's choice with their reason.
+    poa: PresentOnAdmission | None = None
 
     @property
     def on_claim(self) -> bool:
@@ -110,6 +158,7 @@ class CaseProcedure:
     confidence: float | None
     reason: str
     origin: Origin
+    performed_on: str | None = None  # the ISO date it was performed, set by the coder (the 837I needs it)
 
     @property
     def on_claim(self) -> bool:

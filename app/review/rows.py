@@ -11,14 +11,17 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from agent.records import AxisChoice, CodingResult, Evidence, Finding, NonClinical, Step
+from agent.records import AxisChoice, CodingResult, Evidence, Finding, NonClinical, PresentOnAdmission, Step
 from app.review.guards import check_evidence
-from app.review.records import Case, CaseCode, CaseProcedure, KeptPair, References, dotted
+from app.review.records import Case, CaseCode, CaseProcedure, Encounter, KeptPair, References, dotted
 from app.review.sql import Record
 from index.errors import DataError
 from index.model import code_key
 
 SEVERITIES = ("error", "warning")
+# The placeholders of a whole `case_codes` and `case_procedures` row, in column order.
+CODE_MARKS = ",".join("?" * 15)
+PROCEDURE_MARKS = ",".join("?" * 13)
 
 
 def case_from_row(row: Record) -> Case:
@@ -34,6 +37,7 @@ def case_from_row(row: Record) -> Case:
         updated_at=row["updated_at"],
         source=row["source"],
         references=References(row["patient_ref"], row["provider_ref"], row["insurer_ref"], row["coverage_ref"]),
+        encounter=Encounter(row["age"], row["sex"], row["discharge_status"], row["admitted"], row["discharged"]),
     )
 
 
@@ -52,7 +56,15 @@ def code_from_row(row: Record) -> CaseCode:
         reason=row["reason"],
         origin=row["origin"],
         alternatives=tuple(json.loads(row["alternatives"])),
+        poa=poa_from_row(row),
     )
+
+
+def poa_from_row(row: Record) -> PresentOnAdmission | None:
+    if row["poa"] is None:
+        return None
+    evidence = tuple(Evidence(**e) for e in json.loads(row["poa_evidence"]))
+    return PresentOnAdmission(row["poa"], row["poa_reason"], evidence)
 
 
 def code_params(c: CaseCode) -> tuple[Any, ...]:
@@ -70,7 +82,15 @@ def code_params(c: CaseCode) -> tuple[Any, ...]:
         c.reason,
         c.origin,
         json.dumps(list(c.alternatives)),
+        *poa_params(c.poa),
     )
+
+
+def poa_params(poa: PresentOnAdmission | None) -> tuple[Any, ...]:
+    """The values of the POA columns of a `case_codes` row."""
+    if poa is None:
+        return (None, "", "[]")
+    return (poa.indicator, poa.reason, json.dumps([asdict(e) for e in poa.evidence]))
 
 
 def finding_from_row(row: Record) -> Finding:
@@ -119,6 +139,7 @@ def result_codes(case: Case, result: CodingResult) -> list[CaseCode]:
                 "",
                 "agent",
                 tuple(s.alternatives),
+                s.poa,
             )
         )
     for r in result.candidates:
@@ -134,6 +155,8 @@ def result_codes(case: Case, result: CodingResult) -> list[CaseCode]:
         )
     for row in rows:
         check_evidence(case, row.evidence, DataError)
+        if row.poa is not None:
+            check_evidence(case, row.poa.evidence, DataError)
     return rows
 
 
@@ -178,6 +201,7 @@ def procedure_from_row(row: Record) -> CaseProcedure:
         confidence=row["confidence"],
         reason=row["reason"],
         origin=row["origin"],
+        performed_on=row["performed_on"],
     )
 
 
@@ -196,6 +220,7 @@ def procedure_params(p: CaseProcedure) -> tuple[Any, ...]:
         p.confidence,
         p.reason,
         p.origin,
+        p.performed_on,
     )
 
 

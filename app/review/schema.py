@@ -7,8 +7,11 @@ Version 2 adds to version 1 the claim's FHIR references on each case (four nulla
 pairs a coder keeps (`kept_excludes1`). A version-1 file is migrated in the transaction that opens
 it: the columns and tables are added and the version set together, or not at all; nothing
 already stored changes. Version 3 adds the accounts that sign in (`users`), and version 4 an
-inpatient case's ICD-10-PCS procedures (`case_procedures`); an older file is migrated to the
-current version the same way.
+inpatient case's ICD-10-PCS procedures (`case_procedures`). Version 5 adds what an inpatient claim
+needs beyond its codes (issue 14): the stay's facts on each case (`ENCOUNTER_COLUMNS`), a present-on-
+admission indicator with its reason and evidence on each diagnosis (`POA_COLUMNS`) and the date
+each procedure was performed. An older file is migrated to the current version the same way; the
+new columns are added last, where a fresh store has them too.
 
 The store guards its own invariants where SQL can: at most one principal per case, and an audit
 trail that is append-only whatever code opens the database.
@@ -25,7 +28,7 @@ from __future__ import annotations
 from app.review.sql import Connection
 from index.errors import DataError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # What version 2 adds as tables; `_migrate_v1` also adds the reference columns of `cases`.
 V2_TABLES = (
@@ -88,6 +91,26 @@ V4_TABLES = (
     "CREATE UNIQUE INDEX case_procedures_one_principal ON case_procedures(case_id) WHERE principal = 1",
 )
 
+# What version 5 adds, as columns: the stay's facts on `cases`, the POA of each diagnosis on
+# `case_codes` (indicator NULL: none proposed or set; evidence as JSON) and each procedure's date.
+ENCOUNTER_COLUMNS = (
+    "age INTEGER",
+    "sex TEXT CHECK (sex IN ('F', 'M', 'U'))",
+    "discharge_status TEXT",
+    "admitted TEXT",
+    "discharged TEXT",
+)
+POA_COLUMNS = (
+    "poa TEXT CHECK (poa IN ('Y', 'N', 'U', 'W', 'exempt'))",
+    "poa_reason TEXT NOT NULL DEFAULT ''",
+    "poa_evidence TEXT NOT NULL DEFAULT '[]'",
+)
+V5_COLUMNS = (
+    *(("cases", c) for c in ENCOUNTER_COLUMNS),
+    *(("case_codes", c) for c in POA_COLUMNS),
+    ("case_procedures", "performed_on TEXT"),
+)
+
 SCHEMA = (
     "CREATE TABLE schema_version(version INTEGER NOT NULL)",
     """CREATE TABLE cases(
@@ -148,6 +171,7 @@ SCHEMA = (
     *V2_TABLES,
     *V3_TABLES,
     *V4_TABLES,
+    *(f"ALTER TABLE {table} ADD COLUMN {column}" for table, column in V5_COLUMNS),
 )
 # The audit trail is append-only, whatever code opens the database.
 APPEND_ONLY = {
@@ -185,13 +209,16 @@ def open_schema(conn: Connection, name: str) -> None:
     if "schema_version" not in tables:
         raise DataError(f"{name} is a database but not a Coda case store (no schema_version table)")
     row = conn.execute("SELECT version FROM schema_version").fetchone()
-    if row is not None and row[0] in (1, 2, 3):
+    if row is not None and row[0] in (1, 2, 3, 4):
         if row[0] == 1:
             _migrate_v1(conn)
         if row[0] <= 2:
             _migrate_v2(conn)
-        for statement in V4_TABLES:  # version 3 to 4: the procedures table
-            conn.execute(statement)
+        if row[0] <= 3:
+            for statement in V4_TABLES:  # version 3 to 4: the procedures table
+                conn.execute(statement)
+        for table, column in V5_COLUMNS:  # version 4 to 5: what an inpatient claim needs
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
         conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
         return
     if row is None or row[0] != SCHEMA_VERSION:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from agent.records import REASONERS, SETTINGS, CodingResult, Finding, NonClinical
 from app.review import audit_chain, guards, leases
 from app.review.decisions import CaseDecisions
-from app.review.procedures import CaseProcedures
+from app.review.inpatient import CaseInpatient
 from app.review.records import CASE_STATUSES, REFERENCE_TYPES, AuditEntry, Case, CaseCode, KeptPair, References
 from app.review.rows import (
     case_from_row,
@@ -32,11 +32,11 @@ from app.review.rows import (
 from index.errors import CaseNotFound, DataError, DecisionRefused
 
 # Audit actions that are not decisions on the codes: coding again does not discard them.
-_NOT_DECISIONS = ("coded", "status", "options", "reference")
+_NOT_DECISIONS = ("coded", "status", "options", "reference", "encounter")
 LEASE_MINUTES = 15
 
 
-class CaseStore(CaseDecisions, CaseProcedures):
+class CaseStore(CaseDecisions, CaseInpatient):
     """The cases of one workbench, in the SQLite file at `path` (created when missing, migrated
     from an older schema), with codes from the code book `book`.
 
@@ -253,6 +253,7 @@ class CaseStore(CaseDecisions, CaseProcedures):
             conn.execute("UPDATE cases SET status = 'coded', updated_at = ? WHERE id = ?", (at, case.id))
             reason = f"fallback: {result.fallback}" if result.fallback else ""
             self._audit(conn, case.id, at, coder, "coded", None, None, reason)
+            self._propose_encounter(conn, case, coder)
             return self._codes(conn, case.id)
 
     # -- reading ------------------------------------------------------------------------------

@@ -21,6 +21,12 @@ An Excludes1 pair is an error unless the coder keeps both codes with a reason
 the reason. A case without its patient, provider, insurer or coverage reference gets one warning
 ("references"): the FHIR Claim carries placeholders (see `app.review.exports`) and cannot be
 submitted until they are set, but the other exports do not need them.
+
+An inpatient claim needs a present-on-admission indicator on every diagnosis (an error, "poa": a
+claim without one is returned unpaid); a U is a warning (query the provider: Medicare treats a
+hospital-acquired condition reported U as not present on admission), and so is an indicator at odds
+with the POA-exempt list (`agent/data/poa.json`). A stay without the age, sex
+or discharge status the grouper reads gets a warning ("stay"): there is no MS-DRG until they are set.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from agent.guidelines.checks import check_all
+from agent.guidelines.poa_rules import PoaRules
 from agent.guidelines.principal import principal_findings
 from agent.guidelines.rules import GuidelineRules, cite
 from agent.records import SETTINGS, Finding
@@ -96,6 +103,9 @@ def validate_claim(
         )
         errors.append(Finding("too_many", "error", message, extra))
     errors += procedure_errors(case, procedures, pcs)
+    if case.setting == "inpatient":
+        errors += poa_errors(final)
+        warnings += admission_warnings(case, final)
     missing = case.references.missing()
     if missing:
         warnings.append(_references_missing(case, missing))
@@ -123,6 +133,56 @@ def procedure_errors(case: Case, procedures: Iterable[CaseProcedure], pcs: PcsBo
                 message = f"Procedure {p.code}: {exc}"
         errors.append(Finding("procedure", "error", message, (p.code,)))
     return errors
+
+
+def poa_errors(final: list[CaseCode]) -> list[Finding]:
+    """An error for each diagnosis of an inpatient claim without a POA indicator."""
+    return [
+        Finding(
+            "poa",
+            "error",
+            f"{c.code} has no present-on-admission indicator: set Y, N, U, W or exempt under Present on "
+            "admission (an inpatient claim without one is returned unpaid).",
+            (c.code,),
+        )
+        for c in final
+        if c.poa is None
+    ]
+
+
+def admission_warnings(case: Case, final: list[CaseCode]) -> list[Finding]:
+    """Warnings on the inpatient claim's POA indicators of U and on a stay the grouper cannot read."""
+    found = [
+        Finding(
+            "poa",
+            "warning",
+            f"{c.code} is reported POA U (documentation insufficient): query the provider; Medicare treats a "
+            "hospital-acquired condition reported U as not present on admission.",
+            (c.code,),
+        )
+        for c in final
+        if c.poa is not None and c.poa.indicator == "U"
+    ]
+    exempt = PoaRules.default().exempt
+    for c in final:
+        if c.poa is None:
+            continue
+        listed = exempt.find(c.code) is not None
+        if listed and c.poa.indicator != "exempt":
+            message = f"{c.code} is exempt from POA reporting (Appendix I): report it exempt, not {c.poa.indicator}."
+        elif not listed and c.poa.indicator == "exempt":
+            message = (
+                f"{c.code} is reported exempt from POA reporting, but is not in the exempt categories of Appendix "
+                "I that Coda holds: check the CMS POA-exempt list of the release in use, or report Y, N, U or W."
+            )
+        else:
+            continue
+        found.append(Finding("poa", "warning", message, (c.code,)))
+    missing = case.encounter.missing_for_drg()
+    if missing:
+        message = f"The MS-DRG and the 837I need the patient's {', '.join(missing)}: set them under Stay."
+        found.append(Finding("stay", "warning", message))
+    return found
 
 
 def code_findings(case: Case, codes: list[CaseCode], store: CodeStore) -> list[Finding]:

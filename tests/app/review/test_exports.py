@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -14,13 +15,17 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B.claim import Claim
 
-from agent.records import CodingResult, Evidence, Suggestion
+from agent.records import CodingResult, Evidence, PresentOnAdmission, Suggestion
 from app.review.claim import claim_codes
-from app.review.exports import audit_csv, claim_csv, csv_cell, fhir_claim, x12_hi_segment
-from app.review.records import AuditEntry, Case, CaseCode, References
+from app.review.claim_parties import ClaimParties, load_parties
+from app.review.drg import DrgResult
+from app.review.exports import audit_csv, claim_csv, csv_cell, fhir_claim, institutional_837i, x12_hi_segment
+from app.review.records import AuditEntry, Case, CaseCode, CaseProcedure, Encounter, References
 from app.review.store import CaseStore
+from app.review.x12_837i import validate_837i
 from index.errors import ExportError
 from index.store import CodeStore
+from tests.app.review.test_x12_837i import PARTIES
 
 NOTE = (
     "Assessment:\n"
@@ -402,3 +407,86 @@ def test_exports_of_a_case_reviewed_in_the_store(tmp_path: Path, book: CodeStore
         "N18.30",
     ]
     assert claim["patient"] == {"display": "Patient not recorded on case C0001"}
+
+
+# -- the inpatient claim: POA, MS-DRG, procedure dates, the 837I -------------------------------------
+
+STAY = Encounter(79, "F", "62", "2026-03-02", "2026-03-07")
+Y = PresentOnAdmission("Y", "on admission")
+INPATIENT = replace(CASE, setting="inpatient", encounter=STAY)
+DIAGNOSES = [
+    replace(CODES[1], poa=Y),
+    replace(CODES[0], poa=PresentOnAdmission("N", "developed on day 3")),
+    replace(CODES[3], poa=PresentOnAdmission("exempt", "exempt")),
+]
+PROCEDURE = CaseProcedure(
+    "C0007", "0SRR0JZ", "Replacement of Right Hip Joint", "accepted", 1, True, (), (), (), None, "", "agent",
+    "2026-03-03",
+)  # fmt: skip
+
+
+def test_an_institutional_fhir_claim_carries_poa_the_drg_dates_and_the_stay(book: CodeStore) -> None:
+    drg = DrgResult(522, "Hip Replacement", 8, "Musculoskeletal", 2.1177, "CC", (), 431, "OK")
+    claim = fhir_claim(INPATIENT, DIAGNOSES, book, AT, [PROCEDURE], drg)
+    Claim.model_validate(claim)
+    assert claim["type"]["coding"][0]["code"] == "institutional"
+    admission = [d.get("onAdmission", {}).get("coding", [{}])[0].get("code") for d in claim["diagnosis"]]
+    assert admission == ["y", "n", None]  # an exempt code carries none
+    assert {d["packageCode"]["coding"][0]["code"] for d in claim["diagnosis"]} == {"522"}
+    assert claim["procedure"][0]["date"] == "2026-03-03"
+    assert claim["billablePeriod"] == {"start": "2026-03-02", "end": "2026-03-07"}
+    # An outpatient claim has none of them.
+    plain = fhir_claim(CASE, DIAGNOSES, book, AT, [PROCEDURE], drg)
+    assert "onAdmission" not in plain["diagnosis"][0] and "billablePeriod" not in plain and "procedure" not in plain
+
+
+def test_the_837i_of_a_case_is_an_interchange_pyx12_accepts(book: CodeStore) -> None:
+    parties = ClaimParties.from_mapping(PARTIES)
+    drg = DrgResult(522, "Hip Replacement", 8, "Musculoskeletal", 2.1177, "CC", (), 431, "OK")
+    text = institutional_837i(INPATIENT, DIAGNOSES, book, [PROCEDURE], parties, drg, AT)
+    assert validate_837i(text) == []
+    hi = [line for line in text.splitlines() if line.startswith("HI*")]
+    assert hi == [
+        "HI*ABK:E1122:::::::Y~",
+        "HI*DR:522~",
+        "HI*ABF:N1830:::::::N*ABF:I129~",
+        "HI*BBR:0SRR0JZ:D8:20260303~",
+    ]
+    assert text.splitlines()[0].split("*")[13] == "250601015"  # the control number: the minute written, YYDDDHHMM
+
+
+@pytest.mark.parametrize(
+    ("case", "codes", "why"),
+    [
+        (
+            replace(INPATIENT, encounter=Encounter(79, "F")),
+            DIAGNOSES,
+            "needs the stay's admission date, discharge date",
+        ),
+        (INPATIENT, [CODES[1], *DIAGNOSES[1:]], "needs a POA indicator for E11.22"),
+        (CASE, DIAGNOSES, "an 837I is an inpatient claim"),
+    ],
+)
+def test_the_837i_says_what_it_lacks(book: CodeStore, case: Case, codes: list[CaseCode], why: str) -> None:
+    with pytest.raises(ExportError, match=why):
+        institutional_837i(case, codes, book, [PROCEDURE], ClaimParties.from_mapping(PARTIES), None, AT)
+
+
+def test_the_parties_come_from_the_sites_file_and_the_cases_own(tmp_path: Path) -> None:
+    site = {k: v for k, v in PARTIES.items() if k not in ("subscriber", "patient_control_number")}
+    (tmp_path / "parties.json").write_text(json.dumps(site), encoding="utf-8")
+    with pytest.raises(ExportError, match=r"subscriber\.last_name is missing"):
+        load_parties(tmp_path, "C0007")
+    own = {"subscriber": PARTIES["subscriber"], "patient_control_number": "PCN-7", "payer": {"name": "Other Payer"}}
+    (tmp_path / "C0007.json").write_text(json.dumps(own), encoding="utf-8")
+    parties = load_parties(tmp_path, "C0007")
+    assert (parties.patient_control_number, parties.payer.name, parties.payer.id) == (
+        "PCN-7",
+        "Other Payer",
+        PARTIES["payer"]["id"],  # the case's file wins field by field
+    )
+    with pytest.raises(ExportError, match="set CODA_CLAIM_PARTIES_DIR"):
+        load_parties(None, "C0007")
+    (tmp_path / "C0008.json").write_text("[1, 2", encoding="utf-8")
+    with pytest.raises(ExportError, match="cannot be read as JSON"):
+        load_parties(tmp_path, "C0008")

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from agent.records import CodingResult, Evidence, NonClinical
-from app.review.records import AuditEntry, CaseCode, References
-from app.review.schema import SCHEMA_VERSION
+from app.review.records import AuditEntry, CaseCode, Encounter, References
+from app.review.schema import SCHEMA_VERSION, V5_COLUMNS
 from app.review.store import CaseStore
 from index.errors import DataError
 from index.store import CodeStore
@@ -104,9 +104,10 @@ def test_a_version_1_store_is_migrated_in_place_and_keeps_everything(tmp_path: P
             "",
             "coder",
         )
-    assert version(path) == SCHEMA_VERSION == 4
+    assert version(path) == SCHEMA_VERSION == 5
     assert columns(path, "users")[:3] == ["username", "display_name", "role"]
-    assert columns(path, "cases")[-4:] == ["patient_ref", "provider_ref", "insurer_ref", "coverage_ref"]
+    assert columns(path, "cases")[-9:-5] == ["patient_ref", "provider_ref", "insurer_ref", "coverage_ref"]
+    assert columns(path, "cases")[-5:] == ["age", "sex", "discharge_status", "admitted", "discharged"]
     with CaseStore(path, book) as again:  # opens as it is, once migrated
         assert again.get_case("C0001").references == References(patient="Patient/123")
 
@@ -124,14 +125,17 @@ def test_a_migration_that_fails_leaves_the_version_1_file_as_it_was(tmp_path: Pa
     assert "non_clinical" not in {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
 
 
-def test_a_new_store_is_made_at_version_4_with_every_table(tmp_path: Path, book: CodeStore) -> None:
+def test_a_new_store_is_made_at_version_5_with_every_table(tmp_path: Path, book: CodeStore) -> None:
     path = tmp_path / "cases.sqlite"
     with CaseStore(path, book) as store:
         case = store.create_case(NOTE)
         aside = NonClinical(35, 39, "HTN.", "a test")
         store.save_result(case.id, CodingResult(case.id, non_clinical=(aside,)), "ana")
         assert store.non_clinical(case.id) == [aside]
-    assert version(path) == 4
+    assert version(path) == 5
+    assert columns(path, "cases")[-5:] == ["age", "sex", "discharge_status", "admitted", "discharged"]
+    assert columns(path, "case_codes")[-3:] == ["poa", "poa_reason", "poa_evidence"]
+    assert columns(path, "case_procedures")[-1] == "performed_on"
     assert "password_hash" in columns(path, "users")
     assert columns(path, "case_procedures")[:3] == ["case_id", "code", "title"] and "axes" in columns(
         path, "case_procedures"
@@ -148,11 +152,12 @@ def test_a_version_2_store_gains_the_accounts_table_and_keeps_its_cases(tmp_path
         conn.execute("DROP TABLE users")
         conn.execute("DROP TABLE leases")
         conn.execute("ALTER TABLE audit DROP COLUMN chain")
+        as_version_4(conn)
         conn.execute("DROP TABLE case_procedures")
         conn.execute("UPDATE schema_version SET version = 2")
     with CaseStore(path, book) as store:
         assert [c.title for c in store.list_cases()] == ["Kept"]
-    assert version(path) == 4 and columns(path, "users")[0] == "username"
+    assert version(path) == 5 and columns(path, "users")[0] == "username"
     assert columns(path, "audit")[-1] == "chain"
 
 
@@ -161,9 +166,35 @@ def test_a_version_3_store_gains_the_procedures_table_and_keeps_its_cases(tmp_pa
     with CaseStore(path, book) as store:
         store.create_case(NOTE, title="Kept")
     with closing(sqlite3.connect(path)) as conn, conn:
+        as_version_4(conn)
         conn.execute("DROP TABLE case_procedures")
         conn.execute("UPDATE schema_version SET version = 3")
     with CaseStore(path, book) as store:
         assert [c.title for c in store.list_cases()] == ["Kept"]
         assert store.procedures(store.list_cases()[0].id) == []
-    assert version(path) == 4 and "axes" in columns(path, "case_procedures")
+    assert version(path) == 5 and "axes" in columns(path, "case_procedures")
+
+
+def as_version_4(conn: sqlite3.Connection) -> None:
+    """Take a current store back to version 4: without the columns version 5 added."""
+    for table, column in V5_COLUMNS:
+        conn.execute(f"ALTER TABLE {table} DROP COLUMN {column.split()[0]}")
+    conn.execute("UPDATE schema_version SET version = 4")
+
+
+def test_a_version_4_store_gains_the_inpatient_claim_columns_and_keeps_its_codes(
+    tmp_path: Path, book: CodeStore
+) -> None:
+    path = tmp_path / "cases.sqlite"
+    with CaseStore(path, book) as store:
+        case = store.create_case(NOTE, title="Kept", setting="inpatient")
+        store.save_result(case.id, CodingResult(case.id), "ana")
+        store.add(case.id, "I10", "ana")
+    with closing(sqlite3.connect(path)) as conn, conn:
+        as_version_4(conn)
+    assert "poa" not in columns(path, "case_codes")
+    with CaseStore(path, book) as store:
+        [code] = store.codes(case.id)
+        assert (code.code, code.poa) == ("I10", None)
+        assert store.get_case(case.id).encounter == Encounter()
+    assert version(path) == 5 and columns(path, "case_codes")[-3:] == ["poa", "poa_reason", "poa_evidence"]

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from agent.records import Finding
-from app.review.records import Case, CaseCode, KeptPair, References
+from agent.records import Finding, PresentOnAdmission
+from app.review.records import Case, CaseCode, Encounter, KeptPair, References
 from app.review.validation import Validation, validate_claim
 from index.errors import DecisionRefused
 from index.store import CodeStore
@@ -134,7 +134,7 @@ def test_more_codes_than_the_claim_holds(store: CodeStore) -> None:
     assert brief(outpatient.warnings) == [("use_additional", "warning", ("E11.22",))]  # no too_many warning
     # Inpatient, the 837I holds 25 codes; the case's own setting is used when none is given.
     inpatient = validate_claim(replace(CASE, setting="inpatient"), codes, store)
-    assert [f.kind for f in inpatient.errors] == ["unknown"] * 10
+    assert [f.kind for f in inpatient.errors if f.kind != "poa"] == ["unknown"] * 10
     assert [f.kind for f in validate_claim(CASE, codes[:12], store).errors] == ["unknown"] * 9  # 12 fit
 
 
@@ -176,3 +176,34 @@ def test_an_excludes1_pair_is_an_error_until_the_coder_keeps_it_with_a_reason(st
     assert kept.errors == [] and not kept.blocks_export
     assert brief(kept.warnings)[0] == ("excludes1_kept", "warning", ("E11.22", "E10.9"))
     assert "for the coder's reason: unrelated (both may be reported" in kept.warnings[0].message
+
+
+def test_an_inpatient_claim_needs_a_poa_on_every_diagnosis_and_a_stay_the_grouper_reads(store: CodeStore) -> None:
+    inpatient = replace(CASE, setting="inpatient")
+    present = PresentOnAdmission("Y", "on admission")
+    codes = [
+        replace(REVIEWED[0], poa=present),
+        replace(REVIEWED[1], poa=PresentOnAdmission("U", "not said")),
+        REVIEWED[2],
+    ]
+    validation = validate_claim(inpatient, codes, store)
+    assert [(f.kind, f.codes) for f in validation.errors if f.kind == "poa"] == [("poa", ("I10",))]
+    assert [(f.kind, f.codes) for f in validation.warnings if f.kind in ("poa", "stay")] == [
+        ("poa", ("N18.30",)),
+        ("stay", ()),
+    ]
+    [stay_warning] = [f for f in validation.warnings if f.kind == "stay"]
+    assert stay_warning.message == (
+        "The MS-DRG and the 837I need the patient's age, sex, discharge status: set them under Stay."
+    )
+    stay = replace(inpatient, encounter=Encounter(70, "F", "01"))
+    fixed = validate_claim(stay, [*codes[:2], replace(codes[2], poa=present)], store)
+    assert not [
+        f for f in fixed.errors + fixed.warnings if f.kind == "stay" or (f.kind == "poa" and f.severity == "error")
+    ]
+    # An indicator at odds with the exempt list is a warning.
+    z79 = replace(REVIEWED[2], code="Z79.4", poa=present)
+    odd = validate_claim(stay, [*codes[:2], z79, replace(REVIEWED[2], poa=PresentOnAdmission("exempt", "x"))], store)
+    assert [f.codes for f in odd.warnings if f.kind == "poa"] == [("N18.30",), ("Z79.4",), ("I10",)]
+    # An outpatient claim has no POA.
+    assert not [f for f in validate_claim(CASE, REVIEWED, store).errors if f.kind == "poa"]
