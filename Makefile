@@ -61,8 +61,10 @@ bench-guidelines: index
 check-titles: index
 	$(BIN)/python benchmarks/title_check.py
 
-# Refresh the README's picture of the workbench (the browser tests otherwise write theirs to a temporary folder).
+# Refresh the README's pictures of the workbench and of the inpatient claim's panel (the browser tests otherwise write theirs to a temporary folder).
 .PHONY: screenshot
 screenshot: $(STAMP) browser
-	CODA_SCREENSHOT=$(CURDIR)/assets/screenshot-workbench.png $(BIN)/python -m pytest -q -p no:cacheprovider \
-	  tests/app/test_e2e.py::test_code_a_sample_review_it_and_export_the_fhir_claim
+	CODA_SCREENSHOT=$(CURDIR)/assets/screenshot-workbench.png CODA_SCREENSHOT_DRG=$(CURDIR)/assets/screenshot-drg.png \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider \
+	  tests/app/test_e2e.py::test_code_a_sample_review_it_and_export_the_fhir_claim \
+	  tests/app/test_e2e.py::test_the_hip_fracture_claim_gets_its_stay_poa_drg_and_837i

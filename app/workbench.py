@@ -344,9 +344,15 @@ def split_rejected(rows: Iterable[CodeRow], entries: Iterable[AuditEntry]) -> tu
 
 
 def export_name(case: Case, kind: str) -> str:
-    """The file name of an export: "C0001-claim.json", "C0001-hi-segment.txt", "C0001-codes.csv",
-    "C0001-audit.csv"."""
-    names = {"fhir": "claim.json", "x12": "hi-segment.txt", "csv": "codes.csv", "audit": "audit.csv"}
+    """The file name of an export: "C0001-claim.json", "C0001-hi-segment.txt", "C0001-837i.x12",
+    "C0001-codes.csv", "C0001-audit.csv"."""
+    names = {
+        "fhir": "claim.json",
+        "x12": "hi-segment.txt",
+        "837i": "837i.x12",
+        "csv": "codes.csv",
+        "audit": "audit.csv",
+    }
     return f"{case.id}-{names[kind]}"
 
 

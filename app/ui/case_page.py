@@ -1,7 +1,7 @@
 """The open case's page: its header, its coding options, the coding bar that runs the agent with its
 step-by-step progress, and the layout of the panels (the note, with the sentences addressed to the
-software shown as such, beside the code list and the selected code; the claim and the audit trail
-below).
+software shown as such, beside the code list and the selected code; for an inpatient case the stay,
+POA and MS-DRG panel, for an outpatient one its risk adjustment, then the claim and the audit trail below).
 
 Coding goes through the one entry of the agent, `Coder.code`, and its `CodingResult` is saved as it
 is (`CaseStore.save_result`).
@@ -25,7 +25,9 @@ from app.ui.add_code import add_code_panel
 from app.ui.claim_panel import audit_trail, claim_section
 from app.ui.code_list import code_list
 from app.ui.code_panel import code_panel
+from app.ui.drg_panel import drg_panel
 from app.ui.fold import fold
+from app.ui.hcc_panel import hcc_panel
 from app.ui.procedure_panel import procedure_panel
 from app.ui.session import act, coder_name, select, selected_code, session_alive, show_flashes
 from app.ui.sidebar import option_widgets
@@ -68,11 +70,18 @@ def case_view(store: CaseStore, coder: Coder, search: CodeSearch, case: Case, se
     case_header(case)
     coding_options(store, settings, coder.release_dir, case)
     coding_bar(store, coder, case)
-    case_body(store, search, case.id, case.status, settings.lease_minutes)
+    case_body(store, search, case.id, case.status, settings.lease_minutes, settings.claim_parties_dir)
 
 
 @st.fragment
-def case_body(store: CaseStore, search: CodeSearch, case_id: str, status_shown: str, lease_minutes: int) -> None:
+def case_body(
+    store: CaseStore,
+    search: CodeSearch,
+    case_id: str,
+    status_shown: str,
+    lease_minutes: int,
+    parties_dir: Path | None = None,
+) -> None:
     """The note, the code list, the selected code and the claim: a Streamlit fragment, so a
     decision made here reruns only this part of the page. When the session has ended or its
     account is disabled, or a decision changed the case's status (the header, the coding bar and
@@ -128,8 +137,12 @@ def case_body(store: CaseStore, search: CodeSearch, case_id: str, status_shown: 
         with st.container():
             procedure_panel(store, case, procedures)
     st.divider()
+    with st.container(key="claim_facts"):  # the inpatient claim's panel, or the outpatient risk adjustment
+        shown = drg_panel(store, search.store, case, codes, procedures)
+        hcc_panel(store, case, codes)
     with st.container():
-        claim_section(store, search.store, case, codes, validation, kept, procedures)
+        drg = shown.result if shown is not None else None
+        claim_section(store, search.store, case, codes, validation, kept, procedures, drg, parties_dir)
     audit_trail(case, entries)
 
 

@@ -1,6 +1,7 @@
 """The case's claim: who it is for, from and to (its FHIR references), the codes that go on it, its
 validation (errors block export, warnings do not; an Excludes1 pair may be kept with a reason), the
-exports (FHIR R4 Claim, X12 837P HI segment for outpatient cases, CSV), "Mark case done" / "Reopen
+exports (FHIR R4 Claim, X12 837P HI segment for outpatient cases, an X12 837I interchange for
+inpatient ones when the site's claim parties are set, CSV), "Mark case done" / "Reopen
 for review", and the audit trail of every decision with its CSV export."""
 
 from __future__ import annotations
@@ -8,12 +9,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import streamlit as st
 
 from agent.records import Finding
 from app.review.claim import claim_codes
-from app.review.exports import audit_csv, claim_csv, fhir_claim, x12_hi_segment
+from app.review.claim_parties import load_parties
+from app.review.drg import DrgResult
+from app.review.exports import audit_csv, claim_csv, fhir_claim, institutional_837i, x12_hi_segment
 from app.review.records import REFERENCE_TYPES, AuditEntry, Case, CaseCode, CaseProcedure, KeptPair, References
 from app.review.store import CaseStore
 from app.review.validation import Validation
@@ -34,6 +38,8 @@ def claim_section(
     validation: Validation,
     kept: list[KeptPair],
     procedures: Sequence[CaseProcedure] = (),
+    drg: DrgResult | None = None,
+    parties_dir: Path | None = None,
 ) -> None:
     """The final claim, its validation (errors block export, warnings do not), exports and status."""
     st.markdown("#### Claim")
@@ -60,18 +66,25 @@ def claim_section(
         st.warning(md_escape(f.message), icon=":material/warning:")
     if final and not validation.errors and not validation.warnings:
         st.success("The claim passes validation.", icon=":material/verified:")
-    exports = {"fhir": "", "x12": "", "csv": ""}
+    exports = {"fhir": "", "x12": "", "csv": "", "837i": ""}
+    why_no_837i = ""
     blocked = validation.blocks_export
     undecided = [c.code for c in codes if c.status == "suggested"]  # never dropped off the claim unseen
     if not blocked:
         try:
-            exports["fhir"] = json.dumps(fhir_claim(case, codes, book, procedures=procedures), indent=2)
+            exports["fhir"] = json.dumps(fhir_claim(case, codes, book, procedures=procedures, drg=drg), indent=2)
             exports["csv"] = claim_csv(case, codes, book, coder_name(), datetime.now(UTC), kept)
             if case.setting == "outpatient":
                 exports["x12"] = x12_hi_segment(case, codes, book)
         except ExportError as exc:
             st.error(md_escape(str(exc)), icon=":material/block:")
             blocked = True
+    if not blocked and case.setting == "inpatient":
+        try:  # what the site has not set stops the 837I alone, not the other exports
+            parties = load_parties(parties_dir, case.id)
+            exports["837i"] = institutional_837i(case, codes, book, procedures, parties, drg, datetime.now(UTC))
+        except ExportError as exc:
+            why_no_837i = str(exc)
     with st.container(horizontal=True, vertical_alignment="center", key="exports"):
         download = {"disabled": blocked, "on_click": "ignore", "icon": ":material/download:"}
         st.download_button(
@@ -90,6 +103,15 @@ def claim_section(
                 mime="text/plain",
                 key="export_x12",
                 **download,
+            )
+        if case.setting == "inpatient":
+            st.download_button(
+                "X12 837I",
+                exports["837i"],
+                file_name=export_name(case, "837i"),
+                mime="text/plain",
+                key="export_837i",
+                **{**download, "disabled": blocked or not exports["837i"]},
             )
         st.download_button(
             "Codes (CSV)",
@@ -130,6 +152,8 @@ def claim_section(
         st.caption(f'"Done" waits until every suggestion is accepted or rejected: {len(undecided)} undecided.')
     if blocked:
         st.caption('Export and "done" wait until the errors above are fixed.')
+    elif why_no_837i:
+        st.caption(f"No 837I yet: {md_escape(why_no_837i)}")
     elif exports["x12"]:
         st.code(exports["x12"], language=None)
 

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from agent.guidelines.checks import excludes1_conflicts
 from agent.records import CodingResult, Evidence, Suggestion
 from app.review.accounts import Accounts
-from app.review.records import References
+from app.review.records import Encounter, References
 from app.review.store import CaseStore
 
 APP = Path(__file__).resolve().parents[2] / "app" / "main.py"
@@ -217,7 +217,7 @@ def test_paste_code_accept_reject_and_audit(app, cases):
     progress = [plain(m.value) for m in status.markdown]
     steps = [line.split(":")[0] for line in progress]
     assert (steps[0], steps[-1]) == ("analyze", "procedures") and {"locate", "assign", "verify"} <= set(steps)
-    assert progress[-2].startswith("reconcile: 3 codes suggested")
+    assert progress[-3].startswith("reconcile: 3 codes suggested")
     assert [b.key for b in at.main.button if b.key in ("pick_E11.22", "pick_N18.30", "pick_I10")] == [
         "pick_E11.22",
         "pick_N18.30",
@@ -420,13 +420,16 @@ def test_validation_blocks_export_until_the_claim_has_a_principal(app, cases):
     ]
 
 
-def test_inpatient_cases_have_no_x12_export(app, cases):
+def test_inpatient_cases_have_the_837i_not_the_837p_and_it_says_what_it_needs(app, cases):
     at = app
     at.sidebar.radio(key="new_setting").set_value("inpatient")
     at = code_it(paste(at, "HTN.\n"))
     assert cases.get_case("C0001").setting == "inpatient"
     click(at, "accept")
-    assert [d.proto.label for d in claim_downloads(at)] == ["FHIR R4 Claim (JSON)", "Codes (CSV)"]
+    downloads = claim_downloads(at)
+    assert [d.proto.label for d in downloads] == ["FHIR R4 Claim (JSON)", "X12 837I", "Codes (CSV)"]
+    assert [d.proto.disabled for d in downloads] == [False, True, False]
+    assert any("No 837I yet" in plain(c.value) and "CODA_CLAIM_PARTIES_DIR" in plain(c.value) for c in at.main.caption)
 
 
 def test_the_llm_reasoner_is_disabled_without_an_endpoint_and_says_why(app):
@@ -699,3 +702,43 @@ def test_an_inpatient_cases_procedures_are_reviewed_character_by_character(app, 
     assert ("0DTJ4ZZ", "rejected") in [(p.code, p.status) for p in cases.procedures("C0001")]
     actions = [a.action for a in cases.audit("C0001")]
     assert actions[-4:] == ["procedure_accepted", "procedure_changed", "procedure_added", "procedure_rejected"]
+
+
+def test_an_inpatient_case_shows_its_drg_and_the_coder_sets_the_stay_and_poa(app, cases):
+    at = code_it(click(app, "sample_05-inpatient-hip-fracture"))
+    assert cases.get_case("C0001").encounter == Encounter(79, "F", "62")  # from the note
+    drg = [plain(m.value) for m in at.main.markdown if plain(m.value).startswith("**MS-DRG ")]
+    assert len(drg) == 1  # the agent's suggested principal stands in until one is accepted
+    assert any("not yet accepted: grouped as if it were" in plain(c.value) for c in at.main.caption)
+    live = [c for c in cases.codes("C0001") if c.status == "suggested"]
+    assert all(c.poa is not None for c in live)  # the agent proposed one for each diagnosis
+    target = live[-1].code
+    at = unfold(at, "poa_box_C0001")
+    dashed = target.replace(".", "-")
+    at.selectbox(key=f"poa_C0001_{dashed}").set_value("W")
+    at.text_input(key=f"poa_reason_C0001_{dashed}").input("the surgeon cannot say")
+    at = click(at, f"set_poa_{dashed}")
+    changed = next(c for c in cases.codes("C0001") if c.code == target)
+    assert (changed.poa.indicator, changed.poa.reason) == ("W", "set by dana: the surgeon cannot say")
+    at = unfold(at, "stay_box_C0001")
+    at.number_input(key="stay_age_C0001").set_value(80)
+    at = click(at, "save_stay")
+    assert cases.get_case("C0001").encounter.age == 80
+    assert [e.action for e in cases.audit("C0001")][-2:] == ["poa", "encounter"]
+
+
+def test_an_outpatient_case_shows_its_hccs_with_their_meat(app, cases):
+    at = code_it(click(app, "sample_01-outpatient-diabetes-ckd-followup"))
+    for c in cases.codes("C0001"):
+        if c.status == "suggested":
+            cases.accept("C0001", c.code, "dana")
+    at = unfold(at, "hcc_box_C0001")
+    assert cases.get_case("C0001").encounter == Encounter(58, "M")  # age and sex from the note
+    score = next(plain(m.value) for m in at.main.markdown if plain(m.value).startswith("**Risk score "))
+    assert "CMS-HCC Model V28" in score and "age 58, sex M" in score
+    table = next(plain(m.value) for m in at.main.markdown if "MEAT in the note" in m.value)
+    assert (
+        "| HCC 37 | Diabetes with Chronic Complications | 0.191 | E11.22 | M: 'follow-up', 'control', 'goal'; "
+        "E: 'Repeat', 'panel'; A: 'stage', 'stage'; T: 'Continue', 'metformin', 'dose' |"
+    ) in table
+    assert "| N18.30 | M: 'stable'; E: 'Repeat', 'panel'; A: 'stage' |" in table

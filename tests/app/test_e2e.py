@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -26,6 +27,7 @@ import pytest
 from app.cli_team import SERVE_OPTIONS
 from app.review.accounts import Accounts
 from app.review.store import CaseStore
+from app.review.x12_837i import validate_837i
 from index.build import STORE_FILE, find_release
 from index.store import CodeStore
 
@@ -84,10 +86,14 @@ def server(tmp_path_factory, mini_data_dir) -> Iterator[tuple[str, Path]]:
         Accounts(store).add(USER, PASSWORD, "coder", "Dana Reyes")
         Accounts(store).add("lee", PASSWORD, "auditor", "Lee Park")
         Accounts(store).add("ana", PASSWORD, "admin", "Ana Silva")
+    parties = data_dir / "claim-parties"  # the example parties: the 837I names them
+    parties.mkdir()
+    shutil.copy(ROOT / "assets" / "claim-parties.example.json", parties / "parties.json")
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CODA_")},
         "CODA_DATA_DIR": str(data_dir),
+        "CODA_CLAIM_PARTIES_DIR": str(parties),
         "HF_HUB_OFFLINE": "1",
         "ANONYMIZED_TELEMETRY": "False",
     }
@@ -183,6 +189,15 @@ def mark(page, codes: str):
     return page.locator(f'mark[data-codes="{codes}"]').first
 
 
+def type_date(field, day: str) -> None:
+    """Type an ISO date into a Streamlit date input as a coder does: its year, month and day are
+    segments that take key presses (each moves on to the next when full); Tab commits it."""
+    field.locator('[data-type="year"]').click()
+    for part in day.split("-"):
+        field.page.keyboard.type(part)
+    field.page.keyboard.press("Tab")
+
+
 def code_the_open_case(page) -> None:
     page.get_by_role("button", name="Code this note").click()
     page.get_by_text("Coded by the offline reasoner").wait_for()
@@ -201,8 +216,8 @@ def status_of(page, code: str):
     return page.locator(f".st-key-row_{code.replace('.', '-')}").get_by_text(re.compile("^(suggested|accepted)$"))
 
 
-def take_screenshot(page, path: Path) -> None:
-    """The page from its top, without toasts or a hovered tooltip."""
+def close_toasts(page) -> None:
+    """No toast and no hovered tooltip in the way of a screenshot."""
     from playwright.sync_api import Error as PlaywrightError
 
     page.mouse.move(0, 0)
@@ -211,6 +226,11 @@ def take_screenshot(page, path: Path) -> None:
         with contextlib.suppress(PlaywrightError):
             toasts.first.locator("button").click(timeout=2_000)
     toasts.first.wait_for(state="detached")
+
+
+def take_screenshot(page, path: Path) -> None:
+    """The page from its top, without toasts or a hovered tooltip."""
+    close_toasts(page)
     page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTo(0, 0)")
     settle(page)
     page.screenshot(path=str(path))
@@ -341,6 +361,65 @@ def test_the_hip_fracture_samples_hemiarthroplasty_is_accepted_and_claimed(page,
         [case] = [c for c in cases.list_cases() if c.source == "sample:05-inpatient-hip-fracture"]
         actions = [(e.action, e.code_after) for e in cases.audit(case.id)]
     assert actions[-1] == ("procedure_accepted", "0SRR0JZ")
+
+
+def test_the_hip_fracture_claim_gets_its_stay_poa_drg_and_837i(page, server, mini_search, tmp_path):
+    open_add_cases(page, "Samples")
+    page.get_by_role("button", name=re.compile("^DISCHARGE SUMMARY: hip fracture after a fall")).click()
+    page.get_by_role("heading", name=re.compile("hip fracture after a fall")).wait_for()
+    case_id = page.get_by_role("heading", name=re.compile("hip fracture after a fall")).inner_text().split(" ")[0]
+    code_the_open_case(page)
+    # The stay's facts came from the note (79-year-old woman, rehabilitation): a DRG at once, the
+    # agent's suggested principal standing in until the coder accepts one.
+    page.locator(".st-key-drg_box").get_by_text(re.compile("not yet accepted: grouped as if it were")).wait_for()
+    page.locator(".st-key-code_panel").get_by_role("button", name=re.compile("^Accept")).click()
+    page.get_by_text(re.compile(r"^Accepted S")).wait_for()
+    settle(page)
+    page.locator(".st-key-accept_procedure_0SRR0JZ button").click()
+    page.get_by_text("Accepted procedure 0SRR0JZ").wait_for()
+    settle(page)
+    drg = page.locator(".st-key-drg_box")
+    drg.get_by_text(re.compile(r"^MS-DRG \d{3}")).wait_for()
+    # The README's picture of the panel: CODA_SCREENSHOT_DRG names the file (`make screenshot`).
+    shot = Path(os.environ.get("CODA_SCREENSHOT_DRG") or tmp_path / "screenshot-drg.png").resolve()
+    close_toasts(page)
+    page.locator(".st-key-claim_facts").screenshot(path=str(shot))
+    assert shot.read_bytes().startswith(PNG_SIGNATURE)
+    # The stay's dates, then the procedure's date, then the principal's POA, each set in the page.
+    page.locator(f".st-key-stay_box_{case_id} summary").click()
+    for field, day in (("admitted", "2026-03-02"), ("discharged", "2026-03-07")):
+        type_date(page.locator(f".st-key-stay_{field}_{case_id}"), day)
+    page.locator(".st-key-save_stay button").click()
+    page.get_by_text(f"Saved the stay of {case_id}").wait_for()
+    settle(page)
+    page.locator(f".st-key-pdates_box_{case_id} summary").click()
+    type_date(page.locator(f".st-key-pdate_{case_id}_0SRR0JZ"), "2026-03-03")
+    page.locator(".st-key-set_pdate_0SRR0JZ button").click()
+    page.get_by_text("0SRR0JZ performed on 2026-03-03").wait_for()
+    settle(page)
+    page.locator(f".st-key-poa_box_{case_id} summary").click()
+    with CaseStore(server[1] / "cases.sqlite", mini_search.store) as cases:
+        principal = next(c for c in cases.codes(case_id) if c.principal)
+    dashed = principal.code.replace(".", "-")
+    page.locator(f".st-key-poa_reason_{case_id}_{dashed} input").fill("fall at home before admission")
+    page.locator(f".st-key-set_poa_{dashed} button").click()
+    page.get_by_text(f"POA of {principal.code}: Y").wait_for()
+    settle(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="X12 837I").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert validate_837i(text) == []
+    hi = [line for line in text.splitlines() if line.startswith("HI*")]
+    assert hi[0].startswith(f"HI*ABK:{principal.code.replace('.', '')}:::::::Y")
+    assert "HI*BBR:0SRR0JZ:D8:20260303~" in hi
+    assert any(line.startswith("HI*DR:") for line in hi)
+    with CaseStore(server[1] / "cases.sqlite", mini_search.store) as cases:
+        stay = cases.get_case(case_id).encounter
+        actions = [e.action for e in cases.audit(case_id)]
+    assert (stay.age, stay.sex, stay.discharge_status, stay.admitted, stay.discharged) == (
+        79, "F", "62", "2026-03-02", "2026-03-07",
+    )  # fmt: skip
+    assert actions[-3:] == ["encounter", "procedure_date", "poa"]
 
 
 def test_markup_in_a_note_is_shown_as_text_and_never_runs(page):
