@@ -214,7 +214,8 @@ def _print_result(result: Any, note_id: str, as_json: bool) -> None:
     for s in result.codes:
         mark = "*" if s.principal else " "
         quotes = "; ".join(repr(e.text) for e in s.evidence[:3])
-        print(f" {mark} {s.code:<9} {s.title}  [{s.confidence:.2f}]  {quotes}")
+        poa = f"  POA {s.poa.indicator}" if s.poa else ""
+        print(f" {mark} {s.code:<9} {s.title}  [{s.confidence:.2f}]{poa}  {quotes}")
     for f in result.findings:
         print(f"   {f.severity}: {f.message}")
     for p in result.procedures:

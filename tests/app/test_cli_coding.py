@@ -313,3 +313,15 @@ def test_learn_and_eval_procedures(capsys, own_data_dir, tmp_path):
 
     code, _, err = coda(capsys, own_data_dir, "eval", *args, "--setting", "outpatient")
     assert code == 2 and "inpatient cases only" in err
+
+
+def test_an_inpatient_note_lists_each_codes_poa(capsys, mini_data_dir, tmp_path):
+    (tmp_path / "stay.txt").write_text(
+        "Admitted with type 2 diabetes mellitus with diabetic chronic kidney disease. Essential hypertension.\n",
+        encoding="utf-8",
+    )
+    code, out, _ = coda(capsys, mini_data_dir, "code", str(tmp_path / "stay.txt"), "--setting", "inpatient")
+    lines = [line for line in out.splitlines() if line.startswith((" * ", "   ")) and "[" in line]
+    assert code == 0 and lines and all("  POA " in line for line in lines)
+    code, out, _ = coda(capsys, mini_data_dir, "code", str(tmp_path / "stay.txt"))
+    assert code == 0 and "POA" not in out  # an outpatient claim carries none
