@@ -38,7 +38,7 @@ def drg_panel(
         return None
     st.markdown("#### Inpatient claim: stay, POA and MS-DRG")
     try:
-        shown = preview(case, codes, procedures, book)
+        shown = remembered_preview(case, codes, procedures, book)
     except CodaError as exc:
         st.error(md_escape(str(exc)), icon=":material/block:")
         shown = None
@@ -47,6 +47,25 @@ def drg_panel(
     stay_form(store, case)
     poa_form(store, case, codes)
     procedure_dates(store, case, procedures)
+    return shown
+
+
+def remembered_preview(
+    case: Case, codes: list[CaseCode], procedures: list[CaseProcedure], book: CodeStore
+) -> DrgPreview:
+    """The preview, computed again only when what it reads has changed (about 0.1 s with the full
+    code book: a grouping per pending suggestion and per CDI option), not on every rerun of the page."""
+    key = (
+        case.id,
+        case.encounter,
+        tuple((c.code, c.status, c.principal, c.poa.indicator if c.poa else None) for c in codes),
+        tuple((p.code, p.status, p.principal) for p in procedures),
+    )
+    memo = st.session_state.setdefault("drg_preview", {})
+    if key not in memo:
+        memo.clear()  # one case's preview at a time
+        memo[key] = preview(case, codes, procedures, book)
+    shown: DrgPreview = memo[key]
     return shown
 
 
