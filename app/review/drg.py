@@ -82,6 +82,12 @@ def group(claim: DrgClaim) -> DrgResult:
         return _result(claim, grouper._native.group(request))
 
 
+def covers(discharged: str | None) -> bool:
+    """Whether this grouper version applies to a discharge on `discharged` (an ISO date)."""
+    first, last = GROUPER_DISCHARGES
+    return discharged is not None and first <= discharged <= last
+
+
 def poa_indicator(value: str) -> str:
     """A POA indicator as this module writes it: Y, N, U, W or exempt ("1" and "" read as exempt)."""
     cleaned = (value or "").strip().upper()

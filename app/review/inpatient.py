@@ -56,12 +56,13 @@ class CaseInpatient(CaseProcedures):
         """Fill the facts the case has not recorded with those the note states: for an outpatient
         case only the age and sex (the HCC risk score reads them), for an inpatient one the stay too."""
         proposal = propose_encounter(case.note)
-        found = asdict(proposal.encounter)
+        found, reasons = asdict(proposal.encounter), proposal.reasons
         if case.setting != "inpatient":
             found = {name: value if name in ("age", "sex") else None for name, value in found.items()}
+            reasons = tuple(r for r in reasons if r.startswith(("age ", "sex ")))
         have = asdict(case.encounter)
         merged = Encounter(**{name: have[name] if have[name] is not None else found[name] for name in have})
-        self._store_encounter(conn, case, merged, coder, "proposed from the note: " + "; ".join(proposal.reasons))
+        self._store_encounter(conn, case, merged, coder, "proposed from the note: " + "; ".join(reasons))
 
     def set_poa(self, case_id: str, code: str, indicator: str, reason: str, coder: str) -> CaseCode:
         """Set a diagnosis's present-on-admission indicator (Y, N, U, W or exempt), with the coder's reason."""
@@ -79,7 +80,7 @@ class CaseInpatient(CaseProcedures):
                 (*poa_params(poa), case.id, row.code),
             )
             self._decided(conn, case, coder, "poa", row.code, row.code, f"POA {before} -> {indicator}: {reason}")
-            return replace(self._code(conn, case.id, row.code), poa=poa)
+            return self._code(conn, case.id, row.code)
 
     def set_procedure_date(self, case_id: str, code: str, performed_on: str | None, coder: str) -> CaseProcedure:
         """Record the date (ISO) a procedure was performed; None clears it."""

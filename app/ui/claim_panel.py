@@ -16,7 +16,7 @@ import streamlit as st
 from agent.records import Finding
 from app.review.claim import claim_codes
 from app.review.claim_parties import load_parties
-from app.review.drg import DrgResult
+from app.review.drg import GROUPER_DISCHARGES, DrgResult, covers
 from app.review.exports import audit_csv, claim_csv, fhir_claim, institutional_837i, x12_hi_segment
 from app.review.records import REFERENCE_TYPES, AuditEntry, Case, CaseCode, CaseProcedure, KeptPair, References
 from app.review.store import CaseStore
@@ -68,6 +68,13 @@ def claim_section(
         st.success("The claim passes validation.", icon=":material/verified:")
     exports = {"fhir": "", "x12": "", "csv": "", "837i": ""}
     why_no_837i = ""
+    if drg is not None and not covers(case.encounter.discharged):
+        # A DRG of a grouper that does not apply to the discharge is a preview, never written on a claim.
+        st.caption(
+            f"The claim carries no DRG: MS-DRG v43.1 applies to discharges from {GROUPER_DISCHARGES[0]} to "
+            f"{GROUPER_DISCHARGES[1]}, and this case's discharge date is {case.encounter.discharged or 'not set'}."
+        )
+        drg = None
     blocked = validation.blocks_export
     undecided = [c.code for c in codes if c.status == "suggested"]  # never dropped off the claim unseen
     if not blocked:

@@ -710,6 +710,8 @@ def test_an_inpatient_case_shows_its_drg_and_the_coder_sets_the_stay_and_poa(app
     drg = [plain(m.value) for m in at.main.markdown if plain(m.value).startswith("**MS-DRG ")]
     assert len(drg) == 1  # the agent's suggested principal stands in until one is accepted
     assert any("not yet accepted: grouped as if it were" in plain(c.value) for c in at.main.caption)
+    # No discharge date yet: the DRG is a preview and goes on no claim.
+    assert any(plain(c.value).startswith("The claim carries no DRG: MS-DRG v43.1 applies") for c in at.main.caption)
     live = [c for c in cases.codes("C0001") if c.status == "suggested"]
     assert all(c.poa is not None for c in live)  # the agent proposed one for each diagnosis
     target = live[-1].code

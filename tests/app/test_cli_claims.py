@@ -8,7 +8,7 @@ import json
 import pytest
 
 from app.cli import EXIT_ERROR, run
-from app.review.drg import DrgClaim, group, parse_diagnoses, weights
+from app.review.drg import DrgClaim, covers, group, parse_diagnoses, weights
 from app.settings import Settings
 from index.errors import DecisionRefused
 
@@ -128,3 +128,13 @@ def test_an_exempt_code_goes_to_the_grouper_without_an_indicator():
     for spelt in ("exempt", "1", ""):
         assert group(claim(HIP, ("Z79.01", spelt), ("I10", "Y"))).drg == 522
     assert parse_diagnoses(["S72.001A", "Z79.01"], ["y", "1"]) == (("S72.001A", "Y"), ("Z79.01", "exempt"))
+
+
+def test_the_grouper_version_covers_the_fy2026_discharges_only():
+    assert [covers(d) for d in ("2025-09-30", "2025-10-01", "2026-09-30", "2026-10-01", None)] == [
+        False,
+        True,
+        True,
+        False,
+        False,
+    ]
