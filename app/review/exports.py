@@ -197,7 +197,8 @@ def institutional_837i(
 ) -> str:
     """The inpatient case's claim as an 837I interchange (`app.review.x12_837i`): the codes in claim
     order with their POA indicators (none for an exempt code), the procedures on the claim with
-    their dates (the principal first), the stay's dates and discharge status, and the MS-DRG. The
+    their dates (the principal first), the stay's dates, discharge status and admitting diagnosis,
+    and the MS-DRG. The
     control number is the minute it was written (YYDDDHHMM). ExportError naming what is missing."""
     if case.setting != "inpatient":
         raise ExportError(f"case {case.id} is {case.setting}: an 837I is an inpatient claim")
@@ -220,6 +221,7 @@ def institutional_837i(
         dx[0],
         tuple(dx[1:]),
         tuple((p.code, date.fromisoformat(p.performed_on) if p.performed_on else None) for p in performed),
+        admitting_diagnosis=stay.admitting or "",
         drg=drg.drg if drg else None,
     )
     return x12_837i(claim, parties, int(f"{created:%y%j%H%M}"), created)

@@ -1,6 +1,6 @@
 """What an inpatient claim needs beyond its codes, as the coder sets it on a case: the stay's facts
-(`Encounter`: age, sex, discharge status, dates; an outpatient case's age and sex too, for its
-risk score), the present-on-admission indicator of each diagnosis, and the date each procedure
+(`Encounter`: age, sex, discharge status, dates, admitting diagnosis; an outpatient case's age and
+sex too, for its risk score), the present-on-admission indicator of each diagnosis, and the date each procedure
 was performed.
 
 Each change writes one audit entry in the same transaction: "encounter" (what changed, old -> new),
@@ -31,6 +31,11 @@ class CaseInpatient(CaseProcedures):
         """Record the stay's facts; each change audited as "encounter" with `reason` (where it came from)."""
         coder = guards.coder_name(coder)
         encounter = checked_encounter(encounter)
+        if encounter.admitting is not None:
+            record = guards.book_code(self.book, encounter.admitting)
+            if not record.billable:
+                raise DecisionRefused(f"the admitting diagnosis {record.code} is a heading, not a billable code")
+            encounter = replace(encounter, admitting=record.code)
         with self._write() as conn:
             case = self._case(conn, case_id)
             if case.status == "done":
@@ -44,8 +49,8 @@ class CaseInpatient(CaseProcedures):
             return case
         at = self._now()
         conn.execute(
-            "UPDATE cases SET age = ?, sex = ?, discharge_status = ?, admitted = ?, discharged = ?, updated_at = ?"
-            " WHERE id = ?",
+            "UPDATE cases SET age = ?, sex = ?, discharge_status = ?, admitted = ?, discharged = ?, admitting = ?,"
+            " updated_at = ? WHERE id = ?",
             (*(new[f.name] for f in fields(Encounter)), at, case.id),
         )
         change = "; ".join(f"{name}: {_shown(old[name])} -> {_shown(new[name])}" for name in changed)

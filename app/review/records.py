@@ -81,14 +81,17 @@ SEXES = ("F", "M", "U")
 @dataclass(frozen=True)
 class Encounter:
     """What an inpatient claim needs of the stay beyond its codes: the patient's age and sex, the
-    discharge status and the dates of admission and discharge (ISO dates). Each is None until
-    proposed from the note or set by the coder; nothing is assumed for a missing one."""
+    discharge status, the dates of admission and discharge (ISO dates) and the admitting diagnosis
+    (the condition that occasioned the admission as known then, which the 837I reports apart from
+    the principal). Each is None until proposed from the note or set by the coder; nothing is
+    assumed for a missing one."""
 
     age: int | None = None
     sex: str | None = None  # F, M or U
     discharge_status: str | None = None  # two digits, a key of DISCHARGE_STATUSES
     admitted: str | None = None
     discharged: str | None = None
+    admitting: str | None = None  # an ICD-10-CM code, as the code book spells it
 
     def missing_for_drg(self) -> tuple[str, ...]:
         """What the grouper needs and the case has not recorded."""

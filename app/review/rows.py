@@ -37,7 +37,9 @@ def case_from_row(row: Record) -> Case:
         updated_at=row["updated_at"],
         source=row["source"],
         references=References(row["patient_ref"], row["provider_ref"], row["insurer_ref"], row["coverage_ref"]),
-        encounter=Encounter(row["age"], row["sex"], row["discharge_status"], row["admitted"], row["discharged"]),
+        encounter=Encounter(
+            row["age"], row["sex"], row["discharge_status"], row["admitted"], row["discharged"], row["admitting"]
+        ),
     )
 
 

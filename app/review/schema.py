@@ -99,6 +99,7 @@ ENCOUNTER_COLUMNS = (
     "discharge_status TEXT",
     "admitted TEXT",
     "discharged TEXT",
+    "admitting TEXT",
 )
 POA_COLUMNS = (
     "poa TEXT CHECK (poa IN ('Y', 'N', 'U', 'W', 'exempt'))",

@@ -26,7 +26,8 @@ An inpatient claim needs a present-on-admission indicator on every diagnosis (an
 claim without one is returned unpaid); a U is a warning (query the provider: Medicare treats a
 hospital-acquired condition reported U as not present on admission), and so is an indicator at odds
 with the POA-exempt list (`agent/data/poa.json`). A stay without the age, sex
-or discharge status the grouper reads gets a warning ("stay"): there is no MS-DRG until they are set.
+or discharge status the grouper reads gets a warning ("stay"): there is no MS-DRG until they are set;
+so does one without its admitting diagnosis, which the 837I reports.
 """
 
 from __future__ import annotations
@@ -181,6 +182,12 @@ def admission_warnings(case: Case, final: list[CaseCode]) -> list[Finding]:
     missing = case.encounter.missing_for_drg()
     if missing:
         message = f"The MS-DRG and the 837I need the patient's {', '.join(missing)}: set them under Stay."
+        found.append(Finding("stay", "warning", message))
+    if case.encounter.admitting is None:
+        message = (
+            "No admitting diagnosis: an inpatient 837I reports the condition that occasioned the admission as "
+            "known then (HI ABJ), apart from the principal. Set it under Stay."
+        )
         found.append(Finding("stay", "warning", message))
     return found
 

@@ -127,6 +127,14 @@ def stay_form(store: CaseStore, case: Case) -> None:
                 key=f"stay_status_{case.id}",
                 disabled=done,
             )
+            st.text_input(
+                "Admitting diagnosis",
+                value=stay.admitting or "",
+                key=f"stay_admitting_{case.id}",
+                placeholder="R07.9",
+                help="The condition that occasioned the admission as known then (the 837I's ABJ)",
+                disabled=done,
+            )
             for field, label in (("admitted", "Admitted"), ("discharged", "Discharged")):
                 value = getattr(stay, field)
                 st.date_input(
@@ -221,11 +229,13 @@ def save_stay(store: CaseStore, case_id: str) -> None:
     state = st.session_state
     age = state.get(f"stay_age_{case_id}")
     days = {f: state.get(f"stay_{f}_{case_id}") for f in ("admitted", "discharged")}
+    admitting = " ".join((state.get(f"stay_admitting_{case_id}") or "").split()) or None
     stay = Encounter(
         int(age) if age is not None else None,
         state.get(f"stay_sex_{case_id}"),
         state.get(f"stay_status_{case_id}"),
         *(d.isoformat() if d else None for d in days.values()),
+        admitting,
     )
     act(lambda: store.set_encounter(case_id, stay, coder_name(), "set by the coder"), f"Saved the stay of {case_id}")
 

@@ -93,7 +93,7 @@ def save_demographics(store: CaseStore, case_id: str) -> None:
         given = Encounter(int(age) if age is not None else None, state.get(f"hcc_sex_{case_id}"))
         return store.set_encounter(
             case_id,
-            Encounter(given.age, given.sex, stay.discharge_status, stay.admitted, stay.discharged),
+            Encounter(given.age, given.sex, stay.discharge_status, stay.admitted, stay.discharged, stay.admitting),
             coder_name(),
             "set by the coder",
         )

@@ -389,6 +389,7 @@ def test_the_hip_fracture_claim_gets_its_stay_poa_drg_and_837i(page, server, min
     page.locator(f".st-key-stay_box_{case_id} summary").click()
     for field, day in (("admitted", "2026-03-02"), ("discharged", "2026-03-07")):
         type_date(page.locator(f".st-key-stay_{field}_{case_id}"), day)
+    page.locator(f".st-key-stay_admitting_{case_id} input").fill("S72.001A")
     page.locator(".st-key-save_stay button").click()
     page.get_by_text(f"Saved the stay of {case_id}").wait_for()
     settle(page)
@@ -411,13 +412,13 @@ def test_the_hip_fracture_claim_gets_its_stay_poa_drg_and_837i(page, server, min
     assert validate_837i(text) == []
     hi = [line for line in text.splitlines() if line.startswith("HI*")]
     assert hi[0].startswith(f"HI*ABK:{principal.code.replace('.', '')}:::::::Y")
-    assert "HI*BBR:0SRR0JZ:D8:20260303~" in hi
+    assert "HI*BBR:0SRR0JZ:D8:20260303~" in hi and "HI*ABJ:S72001A~" in hi
     assert any(line.startswith("HI*DR:") for line in hi)
     with CaseStore(server[1] / "cases.sqlite", mini_search.store) as cases:
         stay = cases.get_case(case_id).encounter
         actions = [e.action for e in cases.audit(case_id)]
-    assert (stay.age, stay.sex, stay.discharge_status, stay.admitted, stay.discharged) == (
-        79, "F", "62", "2026-03-02", "2026-03-07",
+    assert (stay.age, stay.sex, stay.discharge_status, stay.admitted, stay.discharged, stay.admitting) == (
+        79, "F", "62", "2026-03-02", "2026-03-07", "S72.001A",
     )  # fmt: skip
     assert actions[-3:] == ["encounter", "procedure_date", "poa"]
 

@@ -411,7 +411,7 @@ def test_exports_of_a_case_reviewed_in_the_store(tmp_path: Path, book: CodeStore
 
 # -- the inpatient claim: POA, MS-DRG, procedure dates, the 837I -------------------------------------
 
-STAY = Encounter(79, "F", "62", "2026-03-02", "2026-03-07")
+STAY = Encounter(79, "F", "62", "2026-03-02", "2026-03-07", "I12.9")
 Y = PresentOnAdmission("Y", "on admission")
 INPATIENT = replace(CASE, setting="inpatient", encounter=STAY)
 DIAGNOSES = [
@@ -448,6 +448,7 @@ def test_the_837i_of_a_case_is_an_interchange_pyx12_accepts(book: CodeStore) -> 
     hi = [line for line in text.splitlines() if line.startswith("HI*")]
     assert hi == [
         "HI*ABK:E1122:::::::Y~",
+        "HI*ABJ:I129~",
         "HI*DR:522~",
         "HI*ABF:N1830:::::::N*ABF:I129~",
         "HI*BBR:0SRR0JZ:D8:20260303~",

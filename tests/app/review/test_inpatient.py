@@ -91,6 +91,16 @@ def test_the_coder_sets_the_stay_and_each_change_is_audited(store, case_id):
     assert store.get_case(case_id).encounter == stay  # what the coder set is kept
 
 
+def test_the_admitting_diagnosis_is_a_billable_code_of_the_code_book(store, case_id):
+    stay = Encounter(79, "F", "62", admitting="s72.001a")
+    assert store.set_encounter(case_id, stay, "ana").encounter.admitting == "S72.001A"  # as the book spells it
+    with pytest.raises(DecisionRefused, match="is not a code of"):
+        store.set_encounter(case_id, Encounter(79, "F", "62", admitting="R99.99"), "ana")
+    with pytest.raises(DecisionRefused, match=r"S72\.001 is a heading"):
+        store.set_encounter(case_id, Encounter(79, "F", "62", admitting="S72.001"), "ana")
+    assert store.get_case(case_id).encounter.admitting == "S72.001A"
+
+
 @pytest.mark.parametrize(
     ("stay", "why"),
     [

@@ -106,8 +106,8 @@ def test_a_version_1_store_is_migrated_in_place_and_keeps_everything(tmp_path: P
         )
     assert version(path) == SCHEMA_VERSION == 5
     assert columns(path, "users")[:3] == ["username", "display_name", "role"]
-    assert columns(path, "cases")[-9:-5] == ["patient_ref", "provider_ref", "insurer_ref", "coverage_ref"]
-    assert columns(path, "cases")[-5:] == ["age", "sex", "discharge_status", "admitted", "discharged"]
+    assert columns(path, "cases")[-10:-6] == ["patient_ref", "provider_ref", "insurer_ref", "coverage_ref"]
+    assert columns(path, "cases")[-6:] == ["age", "sex", "discharge_status", "admitted", "discharged", "admitting"]
     with CaseStore(path, book) as again:  # opens as it is, once migrated
         assert again.get_case("C0001").references == References(patient="Patient/123")
 
@@ -133,7 +133,7 @@ def test_a_new_store_is_made_at_version_5_with_every_table(tmp_path: Path, book:
         store.save_result(case.id, CodingResult(case.id, non_clinical=(aside,)), "ana")
         assert store.non_clinical(case.id) == [aside]
     assert version(path) == 5
-    assert columns(path, "cases")[-5:] == ["age", "sex", "discharge_status", "admitted", "discharged"]
+    assert columns(path, "cases")[-6:] == ["age", "sex", "discharge_status", "admitted", "discharged", "admitting"]
     assert columns(path, "case_codes")[-3:] == ["poa", "poa_reason", "poa_evidence"]
     assert columns(path, "case_procedures")[-1] == "performed_on"
     assert "password_hash" in columns(path, "users")

@@ -191,12 +191,14 @@ def test_an_inpatient_claim_needs_a_poa_on_every_diagnosis_and_a_stay_the_groupe
     assert [(f.kind, f.codes) for f in validation.warnings if f.kind in ("poa", "stay")] == [
         ("poa", ("N18.30",)),
         ("stay", ()),
+        ("stay", ()),
     ]
-    [stay_warning] = [f for f in validation.warnings if f.kind == "stay"]
+    stay_warning, admitting = [f for f in validation.warnings if f.kind == "stay"]
     assert stay_warning.message == (
         "The MS-DRG and the 837I need the patient's age, sex, discharge status: set them under Stay."
     )
-    stay = replace(inpatient, encounter=Encounter(70, "F", "01"))
+    assert admitting.message.startswith("No admitting diagnosis: an inpatient 837I reports")
+    stay = replace(inpatient, encounter=Encounter(70, "F", "01", admitting="E11.22"))
     fixed = validate_claim(stay, [*codes[:2], replace(codes[2], poa=present)], store)
     assert not [
         f for f in fixed.errors + fixed.warnings if f.kind == "stay" or (f.kind == "poa" and f.severity == "error")
