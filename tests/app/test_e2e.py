@@ -308,13 +308,18 @@ def test_code_a_sample_review_it_and_export_the_fhir_claim(page, server, screens
     with CaseStore(server[1] / "cases.sqlite", mini_search.store) as cases:
         [case] = [c for c in cases.list_cases() if c.source == "sample:01-outpatient-diabetes-ckd-followup"]
         audit = [(e.action, e.code_before, e.code_after, e.reason) for e in cases.audit(case.id)]
+    proposed = (
+        "age: (none) -> 58; sex: (none) -> M "
+        "(proposed from the note: age 58 from '58-year-old man'; sex M from '58-year-old man')"
+    )
     assert audit == [
         ("coded", None, None, ""),
+        ("encounter", None, None, proposed),  # the age and sex the risk score reads, from the note
         ("accepted", "E11.22", "E11.22", ""),
         ("accepted", "N18.30", "N18.30", ""),
         ("rejected", "I12.9", None, "The provider documents the hypertension as unrelated to the CKD"),
     ]
-    page.get_by_text(re.compile(r"^Audit trail \(4 entries\)$")).wait_for()
+    page.get_by_text(re.compile(r"^Audit trail \(5 entries\)$")).wait_for()
     assert page.dialogs == []
     print(f"\nsample coded, reviewed and exported in {time.monotonic() - started:.1f} s")
 
