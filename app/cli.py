@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.records import REASONERS, SETTINGS, CodingOptions
+from app.cli_batch import add_batch_command
 from app.cli_claims import add_claim_commands
 from app.cli_coder import open_cli_coder as _open_coder
 from app.cli_coder import profile_name as _profile_name
@@ -272,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     code.set_defaults(func=cmd_code)
 
     add_learning_commands(sub)
+    add_batch_command(sub)
     add_claim_commands(sub)
     add_team_commands(sub)
     return parser
