@@ -67,11 +67,12 @@ class CdiHint:
     options: tuple[tuple[str, str, int], ...]  # (code, title, the DRG it would give), those that move it first
     words: tuple[str, ...]  # the note's words that nearly support them
     query: str  # the non-leading question for the provider
+    drg: int  # the DRG the options are weighed against: the claim with every pending suggestion accepted
 
-    def line(self, current: int) -> str:
-        moving = [f"{code} (DRG {drg:03d})" for code, _, drg in self.options if drg != current]
+    def line(self) -> str:
+        moving = [f"{code} (DRG {drg:03d})" for code, _, drg in self.options if drg != self.drg]
         said = ", ".join(repr(w) for w in self.words)
-        return f"{self.code}: the note says {said}; {', '.join(moving)} would change the DRG"
+        return f"{self.code}: the note says {said}; {', '.join(moving)} would change DRG {self.drg:03d}"
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,9 @@ def preview(case: Case, codes: list[CaseCode], procedures: list[CaseProcedure], 
         result = grouped(diagnoses, performed)
         what_ifs = [WhatIf(c.code, "diagnosis", result, grouped([*diagnoses, c], performed)) for c in pending]
         what_ifs += [WhatIf(p.code, "procedure", result, grouped(diagnoses, [*performed, p.code])) for p in waiting]
-        hints = _hints(case.note, [*diagnoses, *pending], performed, book, result, grouped)
+        working = [*diagnoses, *pending]
+        baseline = grouped(working, performed) if pending else result
+        hints = _hints(case.note, working, performed, book, baseline, grouped)
     return DrgPreview(result, (), tuple(assumed), tuple(what_ifs), tuple(hints))
 
 
@@ -154,6 +157,8 @@ def _claim(case: Case, diagnoses: list[CaseCode], procedures: list[str]) -> DrgC
 def _hints(
     note: str, working: list[CaseCode], procedures: list[str], book: CodeStore, current: DrgResult, grouped: Any
 ) -> list[CdiHint]:
+    """The CDI hints over the working claim (the claim with every pending suggestion accepted, whose
+    DRG is `current`): a code is swapped for each neighbour the note nearly supports, one at a time."""
     words_of_note = set(_words(note))
     hints = []
     for i, c in enumerate(working):
@@ -181,7 +186,7 @@ def _hints(
                 documented=f"{record.title.lower()} ({record.code})",
                 options="; ".join(title for _, title, _ in sorted(options)),
             )
-            hints.append(CdiHint(c.code, record.title, tuple(options), tuple(sorted(found)), query))
+            hints.append(CdiHint(c.code, record.title, tuple(options), tuple(sorted(found)), query, current.drg))
     return hints
 
 

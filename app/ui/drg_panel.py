@@ -95,7 +95,7 @@ def drg_summary(shown: DrgPreview) -> None:
             icon = ":material/trending_up:" if what_if.moves else ":material/trending_flat:"
             st.markdown(f"{icon} {md_escape(what_if.line())}")
         for hint in shown.hints:
-            st.markdown(f":material/help: CDI: {md_escape(hint.line(r.drg))}")
+            st.markdown(f":material/help: CDI: {md_escape(hint.line())}")
             st.code(hint.query, language=None, wrap_lines=True)
 
 

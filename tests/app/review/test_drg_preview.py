@@ -38,7 +38,8 @@ def test_a_code_the_note_nearly_makes_more_specific_gets_a_non_leading_query(boo
     codes = [code("J18.9", principal=True), code("D64.9")]
     [hint] = preview(case(), codes, [], book).hints
     assert (hint.code, [o[0] for o in hint.options], hint.words) == ("D64.9", ["D62"], ("acute",))
-    assert hint.options[0][2] == 194
+    assert hint.options[0][2] == 194 and hint.drg == 195
+    assert hint.line() == "D64.9: the note says 'acute'; D62 (DRG 194) would change DRG 195"
     assert hint.query == (
         "The record documents anemia, unspecified (D64.9). Based on your clinical judgment, can the diagnosis be"
         " further specified? Options: Acute posthemorrhagic anemia; other (please specify); clinically undetermined."
@@ -78,3 +79,9 @@ def test_a_discharge_the_grouper_version_does_not_cover_is_said_to_be_a_preview(
         "discharged 2026-10-24, outside 2025-10-01 to 2026-09-30, the discharges MS-DRG v43.1 applies to: "
         "grouped with v43.1 all the same (the grouper for that year is not packaged), so a preview only",
     )
+
+
+def test_a_hint_is_weighed_against_the_claim_with_the_pending_suggestions_accepted(book):
+    # D62 pending makes the working claim 194: a swap of J18.9 that keeps 194 is no hint.
+    codes = [code("J18.9", principal=True), code("D62", "suggested"), code("D64.9")]
+    assert preview(case(), codes, [], book).hints == ()
