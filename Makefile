@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8501
 
-.PHONY: install index app test browser postgres lint bench bench-reading bench-workbench bench-llm bench-guidelines check-titles
+.PHONY: install index app test browser postgres lint bench bench-reading bench-workbench bench-llm bench-guidelines bench-batch check-titles
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ bench-llm: index
 
 bench-guidelines: index
 	$(BIN)/python benchmarks/guideline_cases.py
+
+# coda batch on the CodiEsp dev notes (../shared), local and on a local Ray instance.
+bench-batch: index
+	$(BIN)/python benchmarks/batch_throughput.py
 
 check-titles: index
 	$(BIN)/python benchmarks/title_check.py
