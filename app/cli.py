@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.records import REASONERS, SETTINGS, CodingOptions
+from app.cli_api import add_api_command
 from app.cli_batch import add_batch_command
 from app.cli_claims import add_claim_commands
 from app.cli_coder import open_cli_coder as _open_coder
@@ -274,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_learning_commands(sub)
     add_batch_command(sub)
+    add_api_command(sub)
     add_claim_commands(sub)
     add_team_commands(sub)
     return parser

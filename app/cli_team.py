@@ -34,7 +34,8 @@ def _case_store(settings: Settings) -> Any:
 
 def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     """Accounts of the workbench, in the case store: add (password asked twice, or one line on
-    stdin with --password-stdin), list, disable and enable."""
+    stdin with --password-stdin), list, disable and enable, and the coding API's tokens (issue one,
+    revoke them all)."""
     from app.review.accounts import Accounts
 
     with _case_store(settings) as store:
@@ -45,6 +46,16 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
         elif args.action in ("disable", "enable"):
             changed = accounts.set_disabled(args.username, args.action == "disable")
             print(f"{changed.username} is {'disabled' if changed.disabled else 'enabled'}")
+        elif args.action == "token":
+            from app.review.tokens import ApiTokens
+
+            token = ApiTokens(store).issue(args.username)
+            _say(f"a coding API token for {args.username} (shown once; keep it in a secret store):")
+            print(token)
+        elif args.action == "revoke-tokens":
+            from app.review.tokens import ApiTokens
+
+            print(f"revoked {ApiTokens(store).revoke(args.username)} token(s) of {args.username}")
         else:
             now = datetime.now(UTC)
             for a in accounts.list():
@@ -122,3 +133,7 @@ def add_team_commands(sub: Any) -> None:
     users.add_parser("list", help="list the accounts")
     for action in ("disable", "enable"):
         users.add_parser(action, help=f"{action} an account").add_argument("username")
+    users.add_parser("token", help="issue a bearer token of the coding API (coda serve) to an account").add_argument(
+        "username"
+    )
+    users.add_parser("revoke-tokens", help="revoke every coding API token of an account").add_argument("username")

@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     lease_minutes: int = Field(15, gt=0, description="How long a coder holds an open case, renewed as they work.")
     sign_in_failures: int = Field(5, gt=0, description="Wrong passwords in a row that lock an account.")
     sign_in_lock_minutes: int = Field(15, gt=0, description="How long a locked account stays locked.")
+    api_calls_per_minute: int = Field(120, gt=0, description="Calls of the coding API per account per minute.")
     claim_parties_dir: Path | None = Field(
         None,
         description="A folder with parties.json (submitter, billing provider, payer) and <case id>.json "

@@ -10,8 +10,9 @@ already stored changes. Version 3 adds the accounts that sign in (`users`), and 
 inpatient case's ICD-10-PCS procedures (`case_procedures`). Version 5 adds what an inpatient claim
 needs beyond its codes (issue 14): the stay's facts on each case (`ENCOUNTER_COLUMNS`), a present-on-
 admission indicator with its reason and evidence on each diagnosis (`POA_COLUMNS`) and the date
-each procedure was performed. An older file is migrated to the current version the same way; the
-new columns are added last, where a fresh store has them too.
+each procedure was performed, and the coding API's tokens (`api_tokens`). An older file is
+migrated to the current version the same way; the new columns are added last, where a fresh
+store has them too.
 
 The store guards its own invariants where SQL can: at most one principal per case, and an audit
 trail that is append-only whatever code opens the database.
@@ -106,6 +107,15 @@ POA_COLUMNS = (
     "poa_reason TEXT NOT NULL DEFAULT ''",
     "poa_evidence TEXT NOT NULL DEFAULT '[]'",
 )
+# And, as a table, the coding API's bearer tokens (`app.review.tokens`), kept hashed.
+V5_TABLES = (
+    """CREATE TABLE api_tokens(
+        token_hash TEXT PRIMARY KEY,
+        username TEXT NOT NULL REFERENCES users(username),
+        created_at TEXT NOT NULL,
+        revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))
+    )""",
+)
 V5_COLUMNS = (
     *(("cases", c) for c in ENCOUNTER_COLUMNS),
     *(("case_codes", c) for c in POA_COLUMNS),
@@ -173,6 +183,7 @@ SCHEMA = (
     *V3_TABLES,
     *V4_TABLES,
     *(f"ALTER TABLE {table} ADD COLUMN {column}" for table, column in V5_COLUMNS),
+    *V5_TABLES,
 )
 # The audit trail is append-only, whatever code opens the database.
 APPEND_ONLY = {
@@ -220,6 +231,8 @@ def open_schema(conn: Connection, name: str) -> None:
                 conn.execute(statement)
         for table, column in V5_COLUMNS:  # version 4 to 5: what an inpatient claim needs
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+        for statement in V5_TABLES:  # and the coding API's tokens
+            conn.execute(statement)
         conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
         return
     if row is None or row[0] != SCHEMA_VERSION:

@@ -32,7 +32,7 @@ from app.review.rows import (
 from index.errors import CaseNotFound, DataError, DecisionRefused
 
 # Audit actions that are not decisions on the codes: coding again does not discard them.
-_NOT_DECISIONS = ("coded", "status", "options", "reference", "encounter")
+_NOT_DECISIONS = ("created", "coded", "status", "options", "reference", "encounter")
 LEASE_MINUTES = 15
 
 
@@ -64,8 +64,11 @@ class CaseStore(CaseDecisions, CaseInpatient):
         note = guards.note_text(note, self.max_note_bytes)
         guards.one_of("setting", setting, SETTINGS)
         guards.one_of("reasoner", reasoner, REASONERS)
-        if source not in ("pasted", "upload") and not (source.startswith("sample:") and source[7:].strip()):
-            raise DecisionRefused(f"source must be 'pasted', 'upload' or 'sample:<name>', not {source!r}")
+        named = any(source.startswith(kind) and source[len(kind) :].strip() for kind in ("sample:", "api:"))
+        if source not in ("pasted", "upload") and not named:
+            raise DecisionRefused(
+                f"source must be 'pasted', 'upload', 'sample:<name>' or 'api:<account>', not {source!r}"
+            )
         title = " ".join(title.split()) or guards.title_of(note)
         now = self._now()
         with self._write() as conn:
@@ -77,6 +80,12 @@ class CaseStore(CaseDecisions, CaseInpatient):
                 (seq, case.id, title, note, case.status, setting, reasoner, case.profile, source, now, now),
             )
         return case
+
+    def audit_created(self, case_id: str, by: str, reason: str) -> None:
+        """Audit who put a case on the worklist when it came from a program ("created")."""
+        with self._write() as conn:
+            case = self._case(conn, case_id)
+            self._audit(conn, case.id, self._now(), guards.coder_name(by), "created", None, None, reason)
 
     def open_case(self, case_id: str, coder: str, minutes: int = LEASE_MINUTES) -> leases.Lease:
         """Take (or renew) the case's lease for `coder`: while it runs, only they change the case.

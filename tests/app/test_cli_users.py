@@ -114,3 +114,25 @@ def test_a_team_on_postgresql_adds_accounts_and_verifies_the_trail_there(
     assert not (workbench_data_dir / "cases.sqlite").exists()  # nothing went to the embedded file
     code, out, _ = team("audit", "verify")
     assert code == 0 and out.startswith("the audit trail holds: 1 entries"), out
+
+
+def test_a_coding_api_token_is_issued_once_and_revoked(capsys, monkeypatch, workbench_data_dir, mini_search):
+    from app.review.tokens import ApiTokens
+
+    add = ("users", "add", "dana", "--role", "coder", "--password-stdin")
+    assert coda(capsys, monkeypatch, workbench_data_dir, *add, stdin="a long passphrase\n")[0] == 0
+    code, out, err = coda(capsys, monkeypatch, workbench_data_dir, "users", "token", "dana")
+    token = out.strip()
+    assert code == 0 and token.startswith("coda_") and "shown once" in err
+    with CaseStore(workbench_data_dir / "cases.sqlite", CodeStore(mini_search.store.path)) as store:
+        assert ApiTokens(store).account(token).username == "dana"
+    path = workbench_data_dir / "cases.sqlite"
+    with closing(sqlite3.connect(path)) as conn:
+        [(kept,)] = conn.execute("SELECT token_hash FROM api_tokens").fetchall()
+    assert token not in kept and len(kept) == 64  # only its SHA-256 is kept
+    code, out, _ = coda(capsys, monkeypatch, workbench_data_dir, "users", "revoke-tokens", "dana")
+    assert code == 0 and out.strip() == "revoked 1 token(s) of dana"
+    with CaseStore(path, CodeStore(mini_search.store.path)) as store:
+        assert ApiTokens(store).account(token) is None
+    code, _, err = coda(capsys, monkeypatch, workbench_data_dir, "users", "token", "nobody")
+    assert code == EXIT_ERROR and "no account 'nobody'" in err

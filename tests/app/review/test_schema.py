@@ -179,6 +179,7 @@ def as_version_4(conn: sqlite3.Connection) -> None:
     """Take a current store back to version 4: without the columns version 5 added."""
     for table, column in V5_COLUMNS:
         conn.execute(f"ALTER TABLE {table} DROP COLUMN {column.split()[0]}")
+    conn.execute("DROP TABLE api_tokens")
     conn.execute("UPDATE schema_version SET version = 4")
 
 

@@ -178,8 +178,9 @@ def test_an_empty_note_is_refused_and_nothing_is_stored(store: CaseStore, note: 
     [
         ({"setting": "ER"}, "setting must be one of inpatient, outpatient, not 'ER'"),
         ({"reasoner": "gpt"}, "reasoner must be one of offline, llm, not 'gpt'"),
-        ({"source": "email"}, "source must be 'pasted', 'upload' or 'sample:<name>', not 'email'"),
-        ({"source": "sample:"}, "source must be 'pasted', 'upload' or 'sample:<name>', not 'sample:'"),
+        ({"source": "email"}, "source must be 'pasted', 'upload', 'sample:<name>' or 'api:<account>', not 'email'"),
+        ({"source": "sample:"}, "source must be 'pasted', 'upload', 'sample:<name>' or 'api:<account>', not 'sample:'"),
+        ({"source": "api: "}, "source must be 'pasted', 'upload', 'sample:<name>' or 'api:<account>', not 'api: '"),
     ],
 )
 def test_bad_case_fields_are_refused(store: CaseStore, kwargs: dict[str, str], message: str) -> None:
