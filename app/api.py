@@ -29,6 +29,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from agent.records import CodingOptions
 from app.review import guards
@@ -102,6 +103,7 @@ def create_app(coder: Any, store: CaseStore, per_minute: int = 120) -> FastAPI:
     app = FastAPI(title="Coda coding API", version="1", summary="Medical coding with evidence, for programs.")
     app.state.tokens, app.state.limit = ApiTokens(store), RateLimit(per_minute)
     encoder = CodeSearch(coder.deps.store, coder.deps.locator.vectors)
+    coding = threading.Lock()
     most = store.max_note_bytes + BODY_OVERHEAD
 
     @app.middleware("http")
@@ -143,17 +145,20 @@ def create_app(coder: Any, store: CaseStore, per_minute: int = 120) -> FastAPI:
         asked: CodeRequest = await body(request, CodeRequest)
         if len(asked.text.encode("utf-8")) > store.max_note_bytes:
             raise HTTPException(413, f"the note is over the limit of {store.max_note_bytes:,} bytes")
-        try:
+        options = CodingOptions(asked.setting, asked.reasoner, asked.profile)
+
+        def coded() -> dict[str, Any]:
             guards.note_text(asked.text, store.max_note_bytes)  # refused as the worklist refuses it: empty
-            if asked.profile:
-                coder.load_profile(asked.profile)
-            result = coder.code(
-                asked.text, CodingOptions(asked.setting, asked.reasoner, asked.profile), note_id=asked.id
-            )
+            with coding:  # one note at a time through the one coder; the event loop stays free meanwhile
+                if asked.profile:
+                    coder.load_profile(asked.profile)
+                answer: dict[str, Any] = coder.code(asked.text, options, note_id=asked.id).to_json()
+            return answer
+
+        try:
+            return await run_in_threadpool(coded)
         except CodaError as exc:
             raise HTTPException(400, str(exc)) from None
-        answer: dict[str, Any] = result.to_json()
-        return answer
 
     @app.get("/v1/codes/{code}", summary="A code's Tabular entry")
     def show(code: str, who: Caller) -> dict[str, Any]:
