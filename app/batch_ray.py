@@ -29,9 +29,7 @@ class CodingActor:
         from agent.records import CodingOptions
         from app.cli_coder import open_cli_coder
 
-        self.coder = open_cli_coder(settings, reasoner)
-        if profile:
-            self.coder.load_profile(profile)
+        self.coder = open_cli_coder(settings, reasoner, profile)
         self.options = CodingOptions(setting, reasoner, profile)  # type: ignore[arg-type]
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:

@@ -187,9 +187,7 @@ def cmd_code(args: argparse.Namespace, settings: Settings) -> int:
                 print(json.dumps({"id": item.path.stem, "error": message}), flush=True)
             continue
         if coder is None:  # opened at the first note that can be coded, and only then
-            coder = _open_coder(settings, reasoner)
-            if profile:
-                coder.load_profile(profile)  # a bad profile stops the run before any note is coded
+            coder = _open_coder(settings, reasoner, profile)  # a bad profile stops the run here
         _print_result(coder.code(note, options, note_id=item.path.stem), item.path.stem, args.json)
     if refused:
         _say(f"{refused} of {len(inputs)} inputs could not be coded")

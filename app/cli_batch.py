@@ -18,7 +18,7 @@ PROGRESS_EVERY = 25  # notes between two progress lines
 def cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
     from agent.learning.profile import profile_dir
     from app.batch import OutputWriter, code_batch, done_keys, local_engine, read_batch, run_identity
-    from app.cli_coder import open_cli_coder, profile_name
+    from app.cli_coder import profile_name
     from index.build import find_release
     from index.errors import DataError
 
@@ -37,7 +37,7 @@ def cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
 
         engine: Any = ray_engine(settings, setting, reasoner, profile, args.address, args.workers)
     else:
-        engine = local_engine(_local_coder(settings, setting, reasoner, profile, open_cli_coder))
+        engine = local_engine(_local_coder(settings, setting, reasoner, profile))
 
     def progress(report: Any, total: int) -> None:
         done = report.coded + report.failed
@@ -52,19 +52,17 @@ def cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_ERROR if report.failed else 0
 
 
-def _local_coder(settings: Settings, setting: str, reasoner: str, profile: str | None, opener: Any) -> Any:
+def _local_coder(settings: Settings, setting: str, reasoner: str, profile: str | None) -> Any:
     """Code one note in this process; the coder is opened at the first note to code, and only then."""
     from agent.records import CodingOptions
+    from app.cli_coder import open_cli_coder
 
     options = CodingOptions(setting, reasoner, profile)  # type: ignore[arg-type]
     opened: list[Any] = []
 
     def code_one(note_id: str, text: str) -> dict[str, Any]:
         if not opened:
-            coder = opener(settings, reasoner)
-            if profile:
-                coder.load_profile(profile)
-            opened.append(coder)
+            opened.append(open_cli_coder(settings, reasoner, profile))
         result: dict[str, Any] = opened[0].code(text, options, note_id=note_id).to_json()
         return result
 

@@ -9,7 +9,9 @@ from app.settings import Settings
 from index.errors import ReasonerError
 
 
-def open_cli_coder(settings: Settings, reasoner: str = "offline") -> Any:
+def open_cli_coder(settings: Settings, reasoner: str = "offline", profile: str | None = None) -> Any:
+    """The coder of the settings' release, with the learned profile `profile` loaded (a bad one stops
+    here, before any note is coded)."""
     from agent.coder import open_coder
 
     chat_model = settings.chat_model_factory() if reasoner == "llm" else None
@@ -17,9 +19,12 @@ def open_cli_coder(settings: Settings, reasoner: str = "offline") -> Any:
         raise ReasonerError(
             "the LLM reasoner needs an endpoint: set CODA_LLM_BASE_URL (and CODA_LLM_MODEL, CODA_LLM_API_KEY)"
         )
-    return open_coder(
+    coder = open_coder(
         settings.data_dir, settings.system, settings.release, chat_model=chat_model, llm_limits=settings.llm_limits()
     )
+    if profile:
+        coder.load_profile(profile)
+    return coder
 
 
 def profile_name(args: argparse.Namespace, settings: Settings) -> str | None:

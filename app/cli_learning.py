@@ -42,9 +42,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         _say("--report covers diagnoses; it is not written for --kind procedures")
         return 2
     notes = load_split(args.data, args.split, limit=args.limit, kind="P" if procedures else "D")
-    coder = _open_coder(settings)
-    if profile:
-        coder.load_profile(profile)  # load before timing
+    coder = _open_coder(settings, profile=profile)  # the profile loaded before timing
     gold: dict[str, set[str]] = {}
     predicted: dict[str, set[str]] = {}
     latencies: list[float] = []
