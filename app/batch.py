@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.reading.note_files import DEFAULT_MAX_BYTES, read_note
-from index.errors import DataError, NoteError
+from index.errors import CodaError, DataError, NoteError
 
 FORMATS = (".jsonl", ".parquet")
 GB_PER_WORKER = 1.5  # what one coder (index, models, profile) holds in memory, measured on this machine
@@ -261,8 +261,6 @@ def local_engine(code_one: CodeOne) -> Callable[[list[BatchNote]], Iterator[dict
 
 def coded_record(code_one: CodeOne, note: BatchNote) -> dict[str, Any]:
     """The note's record, or its error: a note that fails stops no other."""
-    from index.errors import CodaError
-
     try:
         return code_one(note.id, note.text or "")
     except CodaError as exc:

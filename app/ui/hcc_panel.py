@@ -5,11 +5,13 @@ audited when changed; the segment is chosen here)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from app.review.claim import claim_codes
 from app.review.hcc import SEGMENTS, meat, risk
-from app.review.records import Case, CaseCode, Encounter
+from app.review.records import Case, CaseCode
 from app.review.store import CaseStore
 from app.ui.fold import fold
 from app.ui.session import act, coder_name
@@ -89,13 +91,8 @@ def save_demographics(store: CaseStore, case_id: str) -> None:
     age = state.get(f"hcc_age_{case_id}")
 
     def save() -> Case:
-        stay = store.get_case(case_id).encounter
-        given = Encounter(int(age) if age is not None else None, state.get(f"hcc_sex_{case_id}"))
-        return store.set_encounter(
-            case_id,
-            Encounter(given.age, given.sex, stay.discharge_status, stay.admitted, stay.discharged, stay.admitting),
-            coder_name(),
-            "set by the coder",
-        )
+        stay = store.get_case(case_id).encounter  # the rest of the stay stays as it is
+        given = replace(stay, age=int(age) if age is not None else None, sex=state.get(f"hcc_sex_{case_id}"))
+        return store.set_encounter(case_id, given, coder_name(), "set by the coder")
 
     act(save, f"Saved the age and sex of {case_id}")
