@@ -15,7 +15,7 @@ from dataclasses import asdict, fields, replace
 from datetime import date
 
 from agent.records import POA_INDICATORS, PresentOnAdmission
-from app.review import guards
+from app.review import guards, leases
 from app.review.encounter import propose_encounter
 from app.review.procedures import CaseProcedures
 from app.review.records import DISCHARGE_STATUSES, SEXES, Case, CaseCode, CaseProcedure, Encounter
@@ -38,6 +38,7 @@ class CaseInpatient(CaseProcedures):
             encounter = replace(encounter, admitting=record.code)
         with self._write() as conn:
             case = self._case(conn, case_id)
+            leases.check(conn, case.id, coder, self._utc)  # as for the claim's references: the holder's alone
             if case.status == "done":
                 raise DecisionRefused(f"case {case.id} is done: set its status back to in_review to change its stay")
             return self._store_encounter(conn, case, encounter, coder, reason)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from agent.records import CodingOptions, CodingResult, Evidence, Finding, NonClinical, Rejected, Step, Suggestion
-from app.review.records import AuditEntry, Case, CaseCode, References, dotted
+from app.review.records import AuditEntry, Case, CaseCode, Encounter, References, dotted
 from app.review.sql import StoreFailure
 from app.review.store import CaseStore
 from index.errors import CaseNotFound, DataError, DecisionRefused, NoteError
@@ -843,6 +843,8 @@ def test_while_one_coder_has_a_case_open_another_ones_changes_are_refused(store:
         lambda: store.accept(coded.id, "E11.22", "lee"),
         lambda: store.reject(coded.id, "I10", "Negated or ruled out in the note", "lee"),
         lambda: store.set_references(coded.id, References(patient="Patient/1"), "lee"),
+        lambda: store.set_encounter(coded.id, Encounter(age=70), "lee"),
+        lambda: store.set_poa(coded.id, "I10", "Y", "documented", "lee"),
         lambda: store.set_status(coded.id, "in_review", "lee"),
         lambda: store.open_case(coded.id, "lee"),
     ]
