@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8501
 
-.PHONY: install index app test browser postgres lint bench bench-reading bench-workbench bench-llm bench-guidelines bench-batch check-titles
+.PHONY: install index app test browser postgres lint bench bench-reading bench-workbench bench-llm bench-guidelines bench-batch bench-chroma check-titles
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,10 @@ bench-guidelines: index
 # coda batch on the CodiEsp dev notes (../shared), local and on a local Ray instance.
 bench-batch: index
 	$(BIN)/python benchmarks/batch_throughput.py
+
+# The code index on a Chroma server (its own `chroma run` on 127.0.0.1) against the release's folder.
+bench-chroma: index
+	$(BIN)/python benchmarks/chroma_server.py
 
 check-titles: index
 	$(BIN)/python benchmarks/title_check.py

@@ -26,7 +26,8 @@ from agent.reasoners.limits import CircuitBreaker, LlmLimits
 from agent.reasoners.llm import LlmReasoner
 from agent.records import CodingOptions, CodingResult
 from agent.state import CodingInput, CodingState
-from index.build import STORE_FILE, VECTOR_DIR, find_release
+from index.build import STORE_FILE, find_release, vectors_at
+from index.chroma import ChromaServer
 from index.embeddings import Embedder
 from index.pcs.book import book_path
 from index.pcs.bundled import PcsBook
@@ -92,6 +93,7 @@ def open_coder(
     dense: bool = True,
     llm_limits: LlmLimits | None = None,
     pcs_book: Path | None = None,
+    chroma: ChromaServer | None = None,
 ) -> Coder:
     """The coder of a built release. With `chat_model` (a factory: one model per note), the LLM
     reasoner is available, bounded by `llm_limits`; its circuit breaker is shared by every note
@@ -103,7 +105,7 @@ def open_coder(
     matcher = TermMatcher.from_rows(store.iter_terms(), leaves=store.billable_codes())
     if dense and embedder is None:
         embedder = Embedder()
-    vectors = VectorIndex(release_dir / VECTOR_DIR, embedder) if dense and embedder is not None else None
+    vectors = VectorIndex(vectors_at(release_dir, chroma), embedder) if dense and embedder is not None else None
     locator = Locator(store, matcher, vectors, embedder if dense else None)
     walker = HierarchyWalker(store, matcher)
 
@@ -111,7 +113,7 @@ def open_coder(
         folder = profile_dir(release_dir, name)
         if not (folder / PROFILE_FILE).exists() and (folder / PROCEDURES_FILE).is_file():
             return None  # a profile learned from procedures only: diagnoses are coded zero-shot
-        return Profile.load(folder)
+        return Profile.load(folder, chroma)
 
     llm: Callable[[Reasoner], Reasoner] | None = None
     if chat_model is not None:

@@ -43,7 +43,13 @@ def _embedder() -> Any:
 def _open_search(settings: Settings, system: str | None, dense: bool = True) -> Any:
     from index.search import CodeSearch
 
-    return CodeSearch.open(settings.data_dir, system or settings.system, _embedder if dense else None, settings.release)
+    return CodeSearch.open(
+        settings.data_dir,
+        system or settings.system,
+        _embedder if dense else None,
+        settings.release,
+        chroma=settings.chroma_server(),
+    )
 
 
 # -- index -------------------------------------------------------------------------------
@@ -61,22 +67,28 @@ def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps({"path": str(book.path), "built": book.built, "counts": book.manifest.get("counts", {})}))
         return 0
     loader = loader_for(system, args.source, args.release)
-    result = build_index(loader, settings.data_dir, _embedder, force=args.force, say=_say)
+    server = settings.chroma_server()
+    result = build_index(loader, settings.data_dir, _embedder, force=args.force, say=_say, server=server)
     counts = result.manifest.get("counts", {})
     print(json.dumps({"path": str(result.path), "built": result.built, "counts": counts}))
     return 0
 
 
 def cmd_index_list(args: argparse.Namespace, settings: Settings) -> int:
-    from index.build import MANIFEST, is_built
+    from index.build import COLLECTION_KEY, VECTOR_DIR, is_built, read_manifest
 
     found = False
     for path in sorted(settings.data_dir.glob("*/*")):
         if is_built(path):
             found = True
-            manifest = json.loads((path / MANIFEST).read_text())
+            manifest = read_manifest(path)
             counts = manifest.get("counts", {})
-            print(f"{manifest['system']:<12} {manifest['release']:<8} {counts.get('codes', 0):>7} codes  {path}")
+            where = [VECTOR_DIR] if (path / VECTOR_DIR).is_dir() else []
+            where += [f"server:{manifest[COLLECTION_KEY]}"] if manifest.get(COLLECTION_KEY) else []
+            print(
+                f"{manifest['system']:<12} {manifest['release']:<8} {counts.get('codes', 0):>7} codes  "
+                f"{path}  vectors: {', '.join(where)}"
+            )
     if not found:
         _say(f"no index built in {settings.data_dir}; run: coda index build")
     return 0

@@ -20,7 +20,12 @@ def open_cli_coder(settings: Settings, reasoner: str = "offline", profile: str |
             "the LLM reasoner needs an endpoint: set CODA_LLM_BASE_URL (and CODA_LLM_MODEL, CODA_LLM_API_KEY)"
         )
     coder = open_coder(
-        settings.data_dir, settings.system, settings.release, chat_model=chat_model, llm_limits=settings.llm_limits()
+        settings.data_dir,
+        settings.system,
+        settings.release,
+        chat_model=chat_model,
+        llm_limits=settings.llm_limits(),
+        chroma=settings.chroma_server(),
     )
     if profile:
         coder.load_profile(profile)

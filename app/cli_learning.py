@@ -116,7 +116,7 @@ def cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
     from agent.learning.learn import Learner
     from agent.learning.profile import check_name
     from agent.procedures.conventions import PROCEDURES_FILE
-    from index.build import build_folder, clear_stale_builds, swap_in
+    from index.build import build_folder, clear_stale_builds, read_manifest, swap_in
 
     check_name(args.profile)  # before the long part, not after
     if args.kind == "procedures":
@@ -128,7 +128,8 @@ def cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
     final = coder.profile_path(args.profile)
     clear_stale_builds(final.parent, _say)
     with build_folder(final.parent, final.name) as tmp:
-        profile.save(tmp)
+        manifest = read_manifest(coder.release_dir)
+        profile.save(tmp, settings.chroma_server(), f"{manifest.get('system', '')}-{manifest.get('release', '')}")
         if (final / PROCEDURES_FILE).is_file():  # what it learned of procedures stays
             shutil.copyfile(final / PROCEDURES_FILE, tmp / PROCEDURES_FILE)
         swap_in(tmp, final)

@@ -54,7 +54,13 @@ def coder(data_dir: str, system: str, release: str | None, llm_base_url: str | N
 
     chat_model = _settings.chat_model_factory() if llm_base_url else None
     return open_coder(
-        Path(data_dir), system, release, embedder=embedder(), chat_model=chat_model, llm_limits=_settings.llm_limits()
+        Path(data_dir),
+        system,
+        release,
+        embedder=embedder(),
+        chat_model=chat_model,
+        llm_limits=_settings.llm_limits(),
+        chroma=_settings.chroma_server(),
     )
 
 

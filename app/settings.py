@@ -38,6 +38,13 @@ class Settings(BaseSettings):
         False, description="Send notes over plain http to an endpoint that is not on this machine (notes are PHI)."
     )
 
+    chroma_url: str | None = Field(
+        None,
+        description="A Chroma server (chroma run) that holds the code vectors for every app, batch and API "
+        "process, e.g. http://chroma.internal:8000; unset: the vectors in each release's own folder.",
+    )
+    chroma_token: SecretStr | None = Field(None, description="A bearer token the Chroma server asks for, if any.")
+
     server_address: str = Field(
         "127.0.0.1", description="Where `make app` listens; for a team, behind a TLS reverse proxy, never bare."
     )
@@ -98,6 +105,15 @@ class Settings(BaseSettings):
             with os.fdopen(descriptor, "w", encoding="ascii") as out:
                 out.write(secrets.token_hex(32))
         return path.read_text(encoding="ascii").strip().encode("ascii")
+
+    def chroma_server(self) -> Any:
+        """The Chroma server of the settings (an `index.chroma.ChromaServer`), or None."""
+        if not self.chroma_url or not self.chroma_url.strip():
+            return None
+        from index.chroma import ChromaServer
+
+        token = self.chroma_token.get_secret_value() if self.chroma_token is not None else None
+        return ChromaServer(self.chroma_url.strip().rstrip("/"), token or None)
 
     def sign_in_policy(self) -> Any:
         from app.review.accounts import SignInPolicy

@@ -3,6 +3,8 @@
 Layout: `<data_dir>/<system>/<release>/` holds `codes.sqlite`, `chroma/` and
 `manifest.json`. A build writes into a temporary folder beside it and renames it into
 place only when complete, so an interrupted or failed build never leaves a half store.
+With a Chroma server, the vectors go to its collection `coda-<system>-<release>` instead of
+`chroma/`, and the manifest names that collection (`vectors_collection`).
 
 A build in progress holds an exclusive lock on a file beside its temporary folder
 (`.<release>.building-<id>` and `.lock`). The kernel drops the lock when the process ends,
@@ -23,18 +25,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from index.chroma import ChromaServer, Remote, Where, collection_name
 from index.embeddings import Embedder
-from index.errors import IndexNotBuilt
+from index.errors import IndexNotBuilt, IndexUnavailable
 from index.loaders.base import Loader, quiet
 from index.store import write_store
-from index.vectors import write_vectors
+from index.vectors import VectorIndex, write_code_vectors, write_vectors
 
 MANIFEST = "manifest.json"
 STORE_FILE = "codes.sqlite"
 VECTOR_DIR = "chroma"
 BUILDING = ".building-"  # in the name of a build's temporary folder: .<release>.building-<id>
 LOCK = ".lock"  # the suffix of the file a running build holds locked, beside its folder
+COLLECTION_KEY = "vectors_collection"  # in the manifest: the release's collection on a Chroma server
 
 try:
     import fcntl
@@ -56,7 +61,32 @@ def release_dir(data_dir: Path, system: str, release: str) -> Path:
 
 
 def is_built(path: Path) -> bool:
-    return (path / MANIFEST).is_file() and (path / STORE_FILE).is_file() and (path / VECTOR_DIR).is_dir()
+    if not ((path / MANIFEST).is_file() and (path / STORE_FILE).is_file()):
+        return False
+    return (path / VECTOR_DIR).is_dir() or bool(read_manifest(path).get(COLLECTION_KEY))
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def vectors_at(path: Path, server: ChromaServer | None) -> Where:
+    """Where the vectors of the release built at `path` are read: the server's collection when a
+    server is set and the release was written or copied there, else the release's own folder."""
+    named = read_manifest(path).get(COLLECTION_KEY)
+    if server is not None and named:
+        return Remote(server, str(named))
+    if (path / VECTOR_DIR).is_dir():
+        return path / VECTOR_DIR
+    if named:
+        raise IndexUnavailable(
+            f"the vectors of {path} are in collection {named} on a Chroma server: set CODA_CHROMA_URL to it"
+        )
+    raise IndexNotBuilt(f"no vector index at {path / VECTOR_DIR}")
 
 
 def find_release(data_dir: Path, system: str, release: str | None = None) -> Path:
@@ -81,15 +111,19 @@ def build_index(
     embedder_factory: Callable[[], Embedder],
     force: bool = False,
     say: Say = quiet,
+    server: ChromaServer | None = None,
 ) -> BuildResult:
-    """Load a code system and write its store; keep an existing build unless `force`."""
+    """Load a code system and write its store; keep an existing build unless `force`. With
+    `server`, the vectors are written to its collection for the release (an existing build's
+    are copied there, not embedded again)."""
     started = time.perf_counter()
     data = loader.load(say)
     final = release_dir(data_dir, data.info.system, data.info.release)
     clear_stale_builds(final.parent, say)
     if is_built(final) and not force:
         say(f"{data.info.system} {data.info.release} is already built at {final}; kept (use --force to rebuild)")
-        return BuildResult(final, False, json.loads((final / MANIFEST).read_text()))
+        manifest = push_vectors(final, server, say) if server is not None else read_manifest(final)
+        return BuildResult(final, False, manifest)
     with build_folder(final.parent, final.name) as tmp:
         say(f"writing records and full-text index for {len(data.codes):,} codes")
         counts = write_store(tmp / STORE_FILE, data)
@@ -99,7 +133,8 @@ def build_index(
         def embedded(done: int, total: int) -> None:
             say(f"embedded {done:,}/{total:,} codes")
 
-        vectors = write_vectors(tmp / VECTOR_DIR, data, embedder, embedded)
+        remote = Remote(server, collection_name(data.info.system, data.info.release)) if server else None
+        vectors = write_vectors(remote or tmp / VECTOR_DIR, data, embedder, embedded)
         manifest: dict[str, object] = {
             "system": data.info.system,
             "release": data.info.release,
@@ -110,10 +145,33 @@ def build_index(
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_seconds": round(time.perf_counter() - started, 1),
         }
+        if remote is not None:
+            manifest[COLLECTION_KEY] = remote.name
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         swap_in(tmp, final)
     say(f"built {data.info.system} {data.info.release} at {final}")
     return BuildResult(final, True, manifest)
+
+
+def push_vectors(path: Path, server: ChromaServer, say: Say = quiet) -> dict[str, Any]:
+    """Copy the vectors of the release built at `path` from its folder to `server` (unless the
+    server holds them already), and name the collection in the manifest. Returns the manifest."""
+    manifest = read_manifest(path)
+    name = collection_name(str(manifest.get("system", "")), str(manifest.get("release", "")))
+    if manifest.get(COLLECTION_KEY) == name and name in server.names():
+        say(f"its vectors are already on {server.url} as {name}")
+        return manifest
+    if not (path / VECTOR_DIR).is_dir():
+        raise IndexNotBuilt(f"{path} has no vectors to copy to {server.url}: build it again with --force")
+    codes = VectorIndex(path / VECTOR_DIR, None).export()
+    meta = {k: manifest[k] for k in ("system", "release", "model") if k in manifest}
+    write_code_vectors(Remote(server, name), codes, meta)
+    say(f"copied {len(codes.ids):,} vectors to {server.url} as {name}")
+    manifest[COLLECTION_KEY] = name
+    fresh = path / f".{MANIFEST}.{secrets.token_hex(4)}"
+    fresh.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    fresh.replace(path / MANIFEST)
+    return manifest
 
 
 def swap_in(tmp: Path, final: Path) -> None:

@@ -7,6 +7,7 @@ them into a message for a person.
     CodaError
     ├── SourceError          a code-system source file is missing, corrupt or foreign
     ├── IndexNotBuilt        the store for a system/release has not been built yet
+    ├── IndexUnavailable     the Chroma server holding the vectors is misnamed or does not answer
     ├── UnknownCode          a code that is not in the code system
     ├── EmptyQuery           a search with nothing to search for
     ├── NoteError            a clinical note that cannot be read as text
@@ -31,6 +32,10 @@ class SourceError(CodaError):
 
 class IndexNotBuilt(CodaError):
     """The store for the requested system and release does not exist."""
+
+
+class IndexUnavailable(CodaError):
+    """The Chroma server that holds the code vectors is misnamed or cannot be reached."""
 
 
 class UnknownCode(CodaError):

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from index.build import STORE_FILE, VECTOR_DIR, find_release
+from index.build import STORE_FILE, find_release, vectors_at
+from index.chroma import ChromaServer
 from index.embeddings import Embedder
 from index.errors import EmptyQuery
 from index.model import Code, looks_like_code
@@ -128,12 +129,14 @@ class CodeSearch:
         system: str,
         embedder: Embedder | Callable[[], Embedder] | None,
         release: str | None = None,
+        chroma: ChromaServer | None = None,
     ) -> CodeSearch:
-        """Open a built release; `embedder` may be a factory, called only once the release is found."""
+        """Open a built release (its vectors on `chroma` when they were put there); `embedder` may
+        be a factory, called only once the release is found."""
         path = find_release(data_dir, system, release)
         if callable(embedder) and not isinstance(embedder, Embedder):
             embedder = embedder()
-        vectors = VectorIndex(path / VECTOR_DIR, embedder) if embedder is not None else None
+        vectors = VectorIndex(vectors_at(path, chroma), embedder) if embedder is not None else None
         return cls(CodeStore(path / STORE_FILE), vectors)
 
     def search(self, query: str, limit: int = 10, filters: Filters | None = None) -> list[Hit]:

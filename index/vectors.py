@@ -2,26 +2,25 @@
 
 Embeddings are always computed by our own `Embedder` and handed to Chroma, and the
 collection carries a local embedding function, so Chroma never reaches for its default
-model (which would try to download one).
+model (which would try to download one). A collection lives in a folder or on a Chroma
+server (`index.chroma`); everything here reads and writes both alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import chromadb
 import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 
+from index.chroma import Where, open_collection, writing
 from index.embeddings import Embedder
 from index.errors import IndexNotBuilt
 from index.model import Code, CodeSystemData, NoteKind
 from index.store import searchable
 
-COLLECTION = "codes"
 BATCH = 4096  # texts per encode call: the model sorts each call by length, so less padding
 
 
@@ -46,41 +45,27 @@ class LocalEmbeddingFunction(EmbeddingFunction[Documents]):
         raise NotImplementedError("open the collection through index.vectors.VectorIndex")
 
 
-def _client(path: Path) -> Any:
-    return chromadb.PersistentClient(path=str(path), settings=chromadb.Settings(anonymized_telemetry=False))
-
-
 def dense_text(code: Code) -> str:
     """What a code's vector stands for: its title and its first inclusion terms."""
     return "; ".join([code.title, *code.notes_of(NoteKind.INCLUSION_TERM)[:4]])
 
 
-def _new_collection(path: Path, embedder: Embedder | None, metadata: dict[str, Any]) -> Any:
-    function = LocalEmbeddingFunction(embedder) if embedder is not None else None
-    return _client(path).create_collection(
-        COLLECTION, embedding_function=function, configuration={"hnsw": {"space": "cosine"}}, metadata=metadata
-    )
-
-
-def write_vectors(path: Path, data: CodeSystemData, embedder: Embedder, progress: Any = None) -> int:
-    """Embed every searchable code of `data` into a new collection at `path`."""
-    collection = _new_collection(
-        path, embedder, {"system": data.info.system, "release": data.info.release, "model": embedder.name}
-    )
+def write_vectors(where: Where, data: CodeSystemData, embedder: Embedder, progress: Any = None) -> int:
+    """Embed every searchable code of `data` into a new collection at `where`."""
     codes = [c for c in data.codes.values() if searchable(c)]
-    for start in range(0, len(codes), BATCH):
-        batch = codes[start : start + BATCH]
-        texts = [dense_text(c) for c in batch]
-        collection.add(
-            ids=[c.code for c in batch],
-            embeddings=embedder.encode(texts),
-            documents=texts,
-            metadatas=[{"billable": c.billable, "chapter": c.chapter, "block": c.block} for c in batch],
-        )
-        if progress is not None:
-            progress(min(start + BATCH, len(codes)), len(codes))
-    # Chroma keeps one system per path in the process; the folder is about to be renamed.
-    chromadb.api.client.SharedSystemClient.clear_system_cache()
+    meta = {"system": data.info.system, "release": data.info.release, "model": embedder.name}
+    with writing(where, LocalEmbeddingFunction(embedder), meta) as collection:
+        for start in range(0, len(codes), BATCH):
+            batch = codes[start : start + BATCH]
+            texts = [dense_text(c) for c in batch]
+            collection.add(
+                ids=[c.code for c in batch],
+                embeddings=embedder.encode(texts),
+                documents=texts,
+                metadatas=[{"billable": c.billable, "chapter": c.chapter, "block": c.block} for c in batch],
+            )
+            if progress is not None:
+                progress(min(start + BATCH, len(codes)), len(codes))
     return len(codes)
 
 
@@ -101,19 +86,18 @@ class CodeVectors:
     metadatas: list[dict[str, Any]]
 
 
-def write_code_vectors(path: Path, codes: CodeVectors, metadata: dict[str, Any]) -> int:
-    """A new collection at `path` holding `codes` as they are: vectors computed elsewhere (a
-    learned profile's), searched with vectors only."""
-    collection = _new_collection(path, None, metadata)
-    for start in range(0, len(codes.ids), BATCH):
-        end = start + BATCH
-        collection.add(
-            ids=codes.ids[start:end],
-            embeddings=codes.vectors[start:end],
-            documents=codes.texts[start:end],
-            metadatas=[m or None for m in codes.metadatas[start:end]],  # chroma refuses an empty one
-        )
-    chromadb.api.client.SharedSystemClient.clear_system_cache()
+def write_code_vectors(where: Where, codes: CodeVectors, metadata: dict[str, Any]) -> int:
+    """A new collection at `where` holding `codes` as they are: vectors computed elsewhere (a
+    learned profile's, or a folder's copied to a server), searched with vectors only."""
+    with writing(where, None, metadata) as collection:
+        for start in range(0, len(codes.ids), BATCH):
+            end = start + BATCH
+            collection.add(
+                ids=codes.ids[start:end],
+                embeddings=codes.vectors[start:end],
+                documents=codes.texts[start:end],
+                metadatas=[m or None for m in codes.metadatas[start:end]],  # chroma refuses an empty one
+            )
     return len(codes.ids)
 
 
@@ -144,19 +128,18 @@ class MatrixIndex:
 
 
 class VectorIndex:
-    """A persisted collection. Without an embedder it is searched with vectors only (a learned
-    profile's collection, whose vectors come from its own mapping of the encoder's)."""
+    """A persisted collection, in a folder or on a server. Without an embedder it is searched with
+    vectors only (a learned profile's collection, whose vectors come from its own mapping of the
+    encoder's)."""
 
-    def __init__(self, path: Path, embedder: Embedder | None) -> None:
-        if not path.is_dir():
-            raise IndexNotBuilt(f"no vector index at {path}")
+    def __init__(self, where: Where, embedder: Embedder | None) -> None:
+        self.where = where
         self.embedder = embedder
-        self._client = _client(path)
         function = LocalEmbeddingFunction(embedder) if embedder is not None else None
-        try:
-            self._collection = self._client.get_collection(COLLECTION, embedding_function=function)
-        except Exception as exc:  # chroma raises its own NotFound types across versions
-            raise IndexNotBuilt(f"the vector index at {path} has no '{COLLECTION}' collection") from exc
+        self._collection = open_collection(where, function)
+
+    def metadata(self) -> dict[str, Any]:
+        return dict(self._collection.metadata or {})
 
     def export(self) -> CodeVectors:
         """Every code of the collection, with its vector, text and metadata."""

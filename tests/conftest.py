@@ -1,4 +1,5 @@
-"""Shared fixtures: a real store (SQLite + Chroma) built once per session from small files."""
+"""Shared fixtures: a real store (SQLite + Chroma) built once per session from small files, and
+the same store with its vectors on a real Chroma server."""
 
 from __future__ import annotations
 
@@ -40,6 +41,35 @@ def mini_data_dir(tmp_path_factory: pytest.TempPathFactory, mini_release: Path, 
     data_dir = tmp_path_factory.mktemp("coda-data")
     build_index(CmsReleaseLoader(mini_release), data_dir, lambda: embedder)
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def chroma_server():
+    """A real Chroma server (`chroma run`) on 127.0.0.1 for this session."""
+    from index.chroma import ChromaServer
+    from tests.chroma import ChromaProcess
+
+    process = ChromaProcess()
+    yield ChromaServer(process.url)
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def server_data_dir(tmp_path_factory: pytest.TempPathFactory, mini_release: Path, embedder, chroma_server) -> Path:
+    """The mini release built with its vectors on the Chroma server (no `chroma/` folder)."""
+    from index.build import build_index
+    from index.loaders.cms import CmsReleaseLoader
+
+    data_dir = tmp_path_factory.mktemp("coda-data-server")
+    build_index(CmsReleaseLoader(mini_release), data_dir, lambda: embedder, server=chroma_server)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def server_search(server_data_dir: Path, embedder, chroma_server):
+    from index.search import CodeSearch
+
+    return CodeSearch.open(server_data_dir, "icd10cm", embedder, chroma=chroma_server)
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,8 @@ from agent.learning.forest import Forest
 from agent.learning.retriever import Retriever
 from agent.reasoners.base import CodingContext
 from agent.records import Candidate, Evidence, Statement
-from index.errors import DataError
+from index.chroma import ChromaServer
+from index.errors import DataError, IndexUnavailable
 
 FORMAT = "coda-profile/3"  # JSON and number arrays; format 1 pickled the reranker, 2 had no co-occurrence
 PROFILE_FILE = "profile.json"
@@ -224,8 +225,10 @@ class Profile:
 
     # -- storage -----------------------------------------------------------------------
 
-    def save(self, folder: Path) -> None:
-        """Write the profile as JSON and number arrays only: nothing in it runs when loaded."""
+    def save(self, folder: Path, chroma: ChromaServer | None = None, release: str = "") -> None:
+        """Write the profile as JSON and number arrays only: nothing in it runs when loaded. With
+        `chroma`, the retriever's code vectors go to a collection on that server named for
+        `release` (system and release) and the profile."""
         folder.mkdir(parents=True, exist_ok=True)
         meta = {
             "format": FORMAT,
@@ -248,19 +251,23 @@ class Profile:
         if self.reranker is not None:
             np.savez_compressed(folder / MODEL_FILE, **self.reranker.arrays())
         if self.retriever is not None:
-            self.retriever.save(folder, {"profile": self.name, "model": "all-MiniLM-L6-v2 with this profile's maps"})
+            meta = {"profile": self.name, "model": "all-MiniLM-L6-v2 with this profile's maps"}
+            self.retriever.save(folder, meta, chroma, release)
 
     @classmethod
-    def load(cls, folder: Path) -> Profile:
-        """The profile saved in `folder`. Nothing in the folder is unpickled or run: a missing,
-        damaged, foreign or old-format (pickled) profile is one DataError saying to re-learn it."""
+    def load(cls, folder: Path, chroma: ChromaServer | None = None) -> Profile:
+        """The profile saved in `folder` (its code vectors on `chroma` when it put them there).
+        Nothing in the folder is unpickled or run: a missing, damaged, foreign or old-format
+        (pickled) profile is one DataError saying to re-learn it."""
         name = folder.name
         if not folder.is_dir():
             raise DataError(
                 f"no profile at {folder}; learn one with: coda learn --data DIR --split train --profile {name}"
             )
         try:
-            return _read(folder)
+            return _read(folder, chroma)
+        except IndexUnavailable:
+            raise  # the profile is sound: the server is not set or does not answer
         except Exception as exc:  # whatever a damaged or foreign file trips in parsing, the remedy is one
             raise DataError(
                 f"profile {name} at {folder} cannot be loaded ({exc}); "
@@ -283,7 +290,7 @@ def check_name(name: str) -> str:
     return name
 
 
-def _read(folder: Path) -> Profile:
+def _read(folder: Path, chroma: ChromaServer | None) -> Profile:
     if not (folder / PROFILE_FILE).is_file():
         raise ValueError(f"it has no {PROFILE_FILE}")
     raw = (folder / PROFILE_FILE).read_bytes()
@@ -314,7 +321,7 @@ def _read(folder: Path) -> Profile:
         form_map=meta["form_map"],
         cooccur={k: {c: float(p) for c, p in v.items()} for k, v in meta["cooccur"].items()},
         reranker=reranker,
-        retriever=Retriever.load(folder),
+        retriever=Retriever.load(folder, chroma),
         feature_names=meta["feature_names"],
         threshold=float(meta["threshold"]),
         report=meta["report"],

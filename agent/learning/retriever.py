@@ -5,12 +5,14 @@ code rests on lands nearest that code among all the codes of the release.
 The encoder's own weights stay frozen: tuning all of them took about 45 minutes per pass over
 CodiEsp train on this project's 2-core machine, where the maps learn in well under a minute from
 the embeddings `coda learn` computes anyway. The maps are kept in the profile as safetensors and
-the codes' mapped vectors as a Chroma collection of the profile; neither runs code when loaded.
+the codes' mapped vectors as a Chroma collection of the profile (in its folder, or on the Chroma
+server named by the settings, with the folder naming the collection); neither runs code when loaded.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -19,10 +21,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from index.chroma import BUILDING, ChromaServer, Remote, collection_name
+from index.errors import IndexUnavailable
 from index.vectors import CodeVectors, DenseHit, MatrixIndex, VectorIndex, write_code_vectors
 
 MAPS_FILE = "retriever.safetensors"
 CODES_DIR = "codes"  # the profile's Chroma collection of mapped code vectors
+CODES_REMOTE = "codes.collection.json"  # instead: the name of that collection on a Chroma server
 MIN_WORDS = 2  # a statement shorter than this is no evidence for a code
 
 
@@ -62,17 +67,32 @@ class Retriever:
 
     # -- storage -----------------------------------------------------------------------
 
-    def save(self, folder: Path, metadata: dict[str, Any]) -> None:
+    def save(self, folder: Path, metadata: dict[str, Any], chroma: ChromaServer | None = None, of: str = "") -> None:
+        """Write the maps to `folder` and the mapped code vectors beside them, or, with `chroma`, to
+        a collection there named for `of` (the release), the profile and these maps; that server's
+        earlier collections of the profile are removed (a process still using one must load the
+        profile again, as it must to use the new maps)."""
         from safetensors.numpy import save_file
 
         save_file({"statement_map": self.statement_map, "code_map": self.code_map}, str(folder / MAPS_FILE))
         if not isinstance(self.search, MatrixIndex):
             raise ValueError("only a retriever just learned holds its code vectors to write")
-        write_code_vectors(folder / CODES_DIR, self.search.codes, metadata)
+        if chroma is None:
+            write_code_vectors(folder / CODES_DIR, self.search.codes, metadata)
+            return
+        stem = collection_name(of, "profile", str(metadata.get("profile", folder.name)))
+        name = f"{stem}-{self.key}"
+        write_code_vectors(Remote(chroma, name), self.search.codes, metadata)
+        (folder / CODES_REMOTE).write_text(json.dumps({"collection": name}), encoding="utf-8")
+        client = chroma.client()
+        for old in chroma.names():
+            if old.startswith(f"{stem}-") and old != name and BUILDING not in old:
+                client.delete_collection(old)
 
     @classmethod
-    def load(cls, folder: Path) -> Retriever | None:
-        """The retriever saved in a profile's folder, or None when it has none."""
+    def load(cls, folder: Path, chroma: ChromaServer | None = None) -> Retriever | None:
+        """The retriever saved in a profile's folder, or None when it has none; its code vectors
+        on `chroma` when the folder names a collection there."""
         if not (folder / MAPS_FILE).exists():
             return None
         from safetensors.numpy import load_file
@@ -86,7 +106,23 @@ class Retriever:
             raise ValueError(f"{MAPS_FILE} holds no square statement map")
         if code_map.shape != statement_map.shape:
             raise ValueError(f"{MAPS_FILE} holds maps of different shapes")
-        return cls(statement_map.astype(np.float32), code_map.astype(np.float32), VectorIndex(folder / CODES_DIR, None))
+        return cls(
+            statement_map.astype(np.float32), code_map.astype(np.float32), VectorIndex(_codes_at(folder, chroma), None)
+        )
+
+
+def _codes_at(folder: Path, chroma: ChromaServer | None) -> Path | Remote:
+    """Where a saved profile's code vectors are: its folder, or the server collection it names."""
+    if (folder / CODES_DIR).is_dir() or not (folder / CODES_REMOTE).is_file():
+        return folder / CODES_DIR
+    name = json.loads((folder / CODES_REMOTE).read_text(encoding="utf-8"))["collection"]
+    if not isinstance(name, str):
+        raise ValueError(f"{CODES_REMOTE} names no collection")
+    if chroma is None:
+        raise IndexUnavailable(
+            f"profile {folder.name} keeps its vectors in {name} on a Chroma server: set CODA_CHROMA_URL"
+        )
+    return Remote(chroma, name)
 
 
 def training_pairs(

@@ -147,3 +147,16 @@ def test_the_ray_engine_gives_the_local_engines_records(capsys, mini_data_dir, f
     code, said, _ = coda(capsys, mini_data_dir, "batch", str(folder), str(remote), "--engine", "ray", "--workers", "1")
     assert code == 0 and "3 coded" in said
     assert read_output(remote) == read_output(local)
+
+
+def test_ray_workers_share_the_index_on_a_chroma_server(capsys, mini_data_dir, server_data_dir, chroma_server, folder):
+    """Ray's worker processes read the vectors from the server (the release they are given has no
+    `chroma/` folder) and code as a local run on the release's own folder does."""
+    pytest.importorskip("ray", reason="Ray is not installed: pip install 'ray[data]'")
+    local, remote = folder.parent / "local.jsonl", folder.parent / "ray-server.jsonl"
+    assert coda(capsys, mini_data_dir, "batch", str(folder), str(local))[0] == 0
+    settings = Settings(data_dir=server_data_dir, chroma_url=chroma_server.url, _env_file=None)
+    argv = ["batch", str(folder), str(remote), "--engine", "ray", "--workers", "1"]
+    assert run(argv, settings_factory=lambda: settings) == 0
+    capsys.readouterr()
+    assert without_keys(read_output(remote)) == without_keys(read_output(local))

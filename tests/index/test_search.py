@@ -7,6 +7,12 @@ from index.search import Filters
 from index.synonyms import Synonyms
 
 
+@pytest.fixture(params=["embedded", "chroma server"])
+def mini_search(request, mini_search):
+    """Every search test runs on the release's own Chroma folder and on a real Chroma server."""
+    return mini_search if request.param == "embedded" else request.getfixturevalue("server_search")
+
+
 def codes(hits):
     return [h.code for h in hits]
 

@@ -174,3 +174,28 @@ def test_a_damaged_or_foreign_profile_is_one_data_error(saved, damage, reason):
     damage(saved)
     with pytest.raises(DataError, match=rf"profile tiny at .*cannot be loaded \(.*({reason}).*\); {RELEARN}tiny$"):
         Profile.load(saved)
+
+
+def test_a_profile_learned_with_a_server_keeps_its_code_vectors_there(tmp_path, learned, chroma_server):
+    from agent.learning.retriever import CODES_REMOTE
+    from index.chroma import Remote, collection_name
+    from index.errors import IndexUnavailable
+    from index.vectors import CodeVectors, write_code_vectors
+
+    stem = collection_name("icd10cm-2026", "profile", "tiny")
+    stale = CodeVectors(["A00"], np.ones((1, 384), dtype=np.float32), ["old"], [{}])
+    write_code_vectors(Remote(chroma_server, f"{stem}-0000000000000000"), stale, {"profile": "tiny"})
+    folder = tmp_path / "release" / "profiles" / "tiny"
+    learned.profile.save(folder, chroma_server, "icd10cm-2026")
+    assert not (folder / CODES_DIR).exists()
+    named = json.loads((folder / CODES_REMOTE).read_text())["collection"]
+    assert named == f"{stem}-{learned.profile.retriever.key}"
+    assert [n for n in chroma_server.names() if n.startswith(stem)] == [named]  # the earlier one is gone
+    loaded = Profile.load(folder, chroma_server)
+    before = learned.profile.retriever.search.codes
+    assert sorted(loaded.retriever.search.export().ids) == sorted(before.ids)
+    asked = before.vectors[:2]
+    expected = [[h.code for h in hits] for hits in learned.profile.retriever.search.query_vectors(asked, limit=3)]
+    assert [[h.code for h in hits] for hits in loaded.retriever.search.query_vectors(asked, limit=3)] == expected
+    with pytest.raises(IndexUnavailable, match="set CODA_CHROMA_URL"):
+        Profile.load(folder)
