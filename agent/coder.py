@@ -24,6 +24,7 @@ from agent.procedures.conventions import PROCEDURES_FILE, Conventions
 from agent.reasoners.base import Reasoner
 from agent.reasoners.limits import CircuitBreaker, LlmLimits
 from agent.reasoners.llm import LlmReasoner
+from agent.reasoners.tool_agent import AgentBudget, ToolAgentReasoner
 from agent.records import CodingOptions, CodingResult
 from agent.state import CodingInput, CodingState
 from index.build import STORE_FILE, find_release, vectors_at
@@ -31,6 +32,7 @@ from index.chroma import ChromaServer
 from index.embeddings import Embedder
 from index.pcs.book import book_path
 from index.pcs.bundled import PcsBook
+from index.search import CodeSearch
 from index.store import CodeStore
 from index.vectors import VectorIndex
 
@@ -94,6 +96,8 @@ def open_coder(
     llm_limits: LlmLimits | None = None,
     pcs_book: Path | None = None,
     chroma: ChromaServer | None = None,
+    llm_agent: bool = True,
+    agent_budget: AgentBudget | None = None,
 ) -> Coder:
     """The coder of a built release. With `chat_model` (a factory: one model per note), the LLM
     reasoner is available, bounded by `llm_limits`; its circuit breaker is shared by every note
@@ -122,7 +126,12 @@ def open_coder(
         breaker = CircuitBreaker(limits)
 
         def llm(fallback: Reasoner) -> Reasoner:
-            return LlmReasoner(factory(), store, fallback, limits=limits, breaker=breaker)
+            if not llm_agent:
+                return LlmReasoner(factory(), store, fallback, limits=limits, breaker=breaker)
+            search = CodeSearch(store, vectors)
+            return ToolAgentReasoner(
+                factory(), store, fallback, limits=limits, breaker=breaker, search=search, budget=agent_budget
+            )
 
     def procedures() -> ProcedureCoder:
         return ProcedureCoder(PcsBook(pcs_book or book_path(data_dir)))

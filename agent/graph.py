@@ -122,6 +122,9 @@ class Nodes:
             "reasoner_used": used,
             "model_codes": tuple(outcome.model_codes),
             "model_seconds": outcome.model_seconds,
+            "model_usage": outcome.usage,
+            "agent_trace": tuple(outcome.trace),
+            "transcript": outcome.transcript,
             "progress": [f"assign: {len(proposals)} codes proposed by the {used} reasoner"],
         }
 
@@ -261,6 +264,9 @@ def result_of(state: CodingState) -> CodingResult:
         model_seconds=state.get("model_seconds"),
         procedures=list(state.get("procedures", [])),
         procedure_candidates=list(state.get("procedure_candidates", [])),
+        usage=state.get("model_usage"),
+        agent_trace=tuple(state.get("agent_trace", ())),
+        transcript=state.get("transcript"),
     )
 
 

@@ -228,6 +228,28 @@ class NonClinical:
     why: str
 
 
+@dataclass(frozen=True)
+class ModelUsage:
+    """What the LLM cost for one note: the model's calls, the tool calls it made, and the tokens
+    the endpoint reported (0 when it reports none)."""
+
+    calls: int = 0
+    tool_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def plus(self, other: ModelUsage) -> ModelUsage:
+        return ModelUsage(
+            self.calls + other.calls,
+            self.tool_calls + other.tool_calls,
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+        )
+
+    def to_json(self) -> dict[str, int]:
+        return asdict(self)
+
+
 @dataclass
 class CodingResult:
     """What one coding run gives back: the suggested codes (principal first), the candidates
@@ -245,6 +267,9 @@ class CodingResult:
     model_seconds: float | None = None  # seconds the LLM took for this note (None: not called)
     procedures: list[ProcedureSuggestion] = field(default_factory=list)  # ICD-10-PCS, inpatient cases
     procedure_candidates: list[Rejected] = field(default_factory=list)  # procedures not coded, with why
+    usage: ModelUsage | None = None  # what the LLM cost for this note (None: not called)
+    agent_trace: tuple[str, ...] = ()  # the LLM agent's steps: each tool call and what it gave
+    transcript: dict[str, Any] | None = None  # the LLM agent's messages, to replay the run (not in to_json)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -263,4 +288,8 @@ class CodingResult:
             out["non_clinical"] = [asdict(n) for n in self.non_clinical]
         if self.model_seconds is not None:
             out["model_seconds"] = round(self.model_seconds, 3)
+        if self.usage is not None:
+            out["usage"] = self.usage.to_json()
+        if self.agent_trace:
+            out["agent_trace"] = list(self.agent_trace)
         return out

@@ -16,6 +16,7 @@ from agent.records import (
     Candidate,
     CodingOptions,
     Finding,
+    ModelUsage,
     ProcedureSuggestion,
     Proposal,
     Rejected,
@@ -45,6 +46,9 @@ class CodingState(CodingInput, total=False):
     reasoner_used: str
     model_codes: tuple[str, ...]  # the codes the LLM named, when it answered
     model_seconds: float | None  # the time the LLM call took, retries included
+    model_usage: ModelUsage | None  # the LLM's calls, tool calls and tokens for the note
+    agent_trace: tuple[str, ...]  # the LLM agent's tool calls, one line each
+    transcript: dict[str, object] | None  # the LLM agent's messages, to replay the run
     procedures: list[ProcedureSuggestion]  # ICD-10-PCS codes of an inpatient case
     procedure_candidates: list[Rejected]  # procedures read and not coded, with why
     progress: Annotated[list[str], operator.add]  # one line per finished step, for the UI

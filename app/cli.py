@@ -186,7 +186,7 @@ def cmd_code(args: argparse.Namespace, settings: Settings) -> int:
     rest are coded. Exit 0 when every input was coded, EXIT_ERROR when any was refused."""
     profile = _profile_name(args, settings)
     inputs = note_inputs(args.paths)
-    reasoner = args.reasoner or settings.reasoner
+    reasoner = "llm" if args.replay is not None else args.reasoner or settings.reasoner
     options = CodingOptions(args.setting or settings.setting, reasoner, profile)
     coder = None
     refused = 0
@@ -199,8 +199,14 @@ def cmd_code(args: argparse.Namespace, settings: Settings) -> int:
                 print(json.dumps({"id": item.path.stem, "error": message}), flush=True)
             continue
         if coder is None:  # opened at the first note that can be coded, and only then
-            coder = _open_coder(settings, reasoner, profile)  # a bad profile stops the run here
-        _print_result(coder.code(note, options, note_id=item.path.stem), item.path.stem, args.json)
+            coder = _open_coder(settings, reasoner, profile, args.replay)  # a bad profile stops the run here
+        result = coder.code(note, options, note_id=item.path.stem)
+        _print_result(result, item.path.stem, args.json)
+        if args.record is not None and result.transcript is not None:
+            from agent.reasoners.replay import save_transcript
+
+            args.record.mkdir(parents=True, exist_ok=True)
+            save_transcript(result.transcript, args.record / f"{item.path.stem}.json")
     if refused:
         _say(f"{refused} of {len(inputs)} inputs could not be coded")
     return EXIT_ERROR if refused else 0
@@ -239,6 +245,11 @@ def _print_result(result: Any, note_id: str, as_json: bool) -> None:
     for r in result.procedure_candidates:
         quote = repr(r.evidence[0].text) if r.evidence else ""
         print(f"   not coded: {r.code or quote} {r.reason}")
+    for line in result.agent_trace:
+        print(f"   agent: {line}")
+    if result.usage is not None:
+        u = result.usage
+        print(f"   model: {u.calls} calls, {u.tool_calls} tool calls, {u.input_tokens:,} + {u.output_tokens:,} tokens")
 
 
 # -- parser ------------------------------------------------------------------------------
@@ -281,6 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     code.add_argument("--setting", choices=SETTINGS)
     code.add_argument("--reasoner", choices=REASONERS)
     code.add_argument("--profile", help="the name of a learned profile of this release (see coda learn)")
+    code.add_argument("--record", type=Path, help="write the LLM agent's transcript of each note to DIR/<note>.json")
+    code.add_argument("--replay", type=Path, help="code with the LLM agent's recorded transcripts (a file or folder)")
     code.set_defaults(func=cmd_code)
 
     add_learning_commands(sub)

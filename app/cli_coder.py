@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from app.settings import Settings
 from index.errors import ReasonerError
 
 
-def open_cli_coder(settings: Settings, reasoner: str = "offline", profile: str | None = None) -> Any:
+def open_cli_coder(
+    settings: Settings, reasoner: str = "offline", profile: str | None = None, replay: Path | None = None
+) -> Any:
     """The coder of the settings' release, with the learned profile `profile` loaded (a bad one stops
-    here, before any note is coded)."""
+    here, before any note is coded). With `replay` (a transcript, or a folder of them), the LLM
+    agent's model answers come from the recorded runs, not from an endpoint."""
     from agent.coder import open_coder
 
-    chat_model = settings.chat_model_factory() if reasoner == "llm" else None
+    budget = settings.agent_budget()
+    chat_model: Callable[[], Any] | None
+    if replay is not None:  # the model's answers from recorded runs: no endpoint
+        from agent.reasoners.replay import replay_factory
+
+        chat_model, budget = replay_factory(replay, budget)
+        reasoner = "llm"
+    else:
+        chat_model = settings.chat_model_factory() if reasoner == "llm" else None
     if reasoner == "llm" and chat_model is None:
         raise ReasonerError(
             "the LLM reasoner needs an endpoint: set CODA_LLM_BASE_URL (and CODA_LLM_MODEL, CODA_LLM_API_KEY)"
@@ -26,6 +39,8 @@ def open_cli_coder(settings: Settings, reasoner: str = "offline", profile: str |
         chat_model=chat_model,
         llm_limits=settings.llm_limits(),
         chroma=settings.chroma_server(),
+        llm_agent=settings.llm_agent or replay is not None,
+        agent_budget=budget,
     )
     if profile:
         coder.load_profile(profile)

@@ -8,6 +8,7 @@ import json
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,39 @@ SECTION_GROUPS = {
     "imaging (B)": lambda code: code[:1] == "B",
     "other ancillary sections": lambda code: code[:1] not in ("0", "1", "B"),
 }
+
+
+@dataclass
+class ModelCost:
+    """What the LLM cost over an evaluation: calls, tool calls, tokens, seconds, fallbacks."""
+
+    calls: int = 0
+    tool_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    seconds: float = 0.0
+    fell_back: int = 0
+
+    def add(self, state: Any) -> None:
+        usage = state.get("model_usage")
+        if usage is not None:
+            self.calls += usage.calls
+            self.tool_calls += usage.tool_calls
+            self.input_tokens += usage.input_tokens
+            self.output_tokens += usage.output_tokens
+        self.seconds += state.get("model_seconds") or 0.0
+        self.fell_back += state.get("fallback") is not None
+
+    def per_note(self, notes: int) -> dict[str, Any]:
+        n = max(notes, 1)
+        return {
+            "calls": round(self.calls / n, 2),
+            "tool_calls": round(self.tool_calls / n, 2),
+            "input_tokens": round(self.input_tokens / n),
+            "output_tokens": round(self.output_tokens / n),
+            "seconds": round(self.seconds / n, 3),
+            "fell_back": self.fell_back,
+        }
 
 
 def _say(message: str) -> None:
@@ -42,7 +76,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         _say("--report covers diagnoses; it is not written for --kind procedures")
         return 2
     notes = load_split(args.data, args.split, limit=args.limit, kind="P" if procedures else "D")
-    coder = _open_coder(settings, profile=profile)  # the profile loaded before timing
+    reasoner = "llm" if args.replay is not None else args.reasoner
+    coder = _open_coder(settings, reasoner, profile, args.replay)  # the profile loaded before timing
+    cost = ModelCost()
     gold: dict[str, set[str]] = {}
     predicted: dict[str, set[str]] = {}
     latencies: list[float] = []
@@ -50,8 +86,15 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     lost = []
     for i, note in enumerate(notes, start=1):
         started = time.perf_counter()
-        state = coder.run(note.text, CodingOptions(args.setting, "offline", profile), note_id=note.id)
+        state = coder.run(note.text, CodingOptions(args.setting, reasoner, profile), note_id=note.id)
         latencies.append((time.perf_counter() - started) * 1000)
+        if reasoner == "llm":
+            cost.add(state)
+            if args.record is not None and state.get("transcript") is not None:
+                from agent.reasoners.replay import save_transcript
+
+                args.record.mkdir(parents=True, exist_ok=True)
+                save_transcript(state["transcript"], args.record / f"{note.id}.json")
         gold[note.id] = set(note.codes)
         gold_total += len(note.codes)
         if procedures:
@@ -70,6 +113,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             _say(f"coded {i}/{len(notes)} notes")
     result = evaluate(gold, predicted, latencies, category_length=4 if procedures else 3)
     result.update({"split": args.split, "profile": profile or None, "setting": args.setting, "kind": args.kind})
+    result["reasoner"] = reasoner
+    if reasoner == "llm":
+        result["model"] = cost.per_note(len(notes))
     if procedures:  # apart for the sections whose tables Coda holds in full, imaging, and the rest
         tables = coder.deps.procedure_coder().book.sections()
         result["sections"] = sorted(tables)
@@ -105,6 +151,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     )
     lat = result["latency_ms"]
     print(f"  latency   p50 {lat['p50']} ms, p95 {lat['p95']} ms per note")
+    if reasoner == "llm":
+        m = result["model"]
+        print(
+            f"  model     {m['calls']} calls, {m['tool_calls']} tool calls, {m['input_tokens']:,} + "
+            f"{m['output_tokens']:,} tokens, {m['seconds']} s per note; {m['fell_back']} notes fell back to offline"
+        )
     if args.report is not None:
         shares = ", ".join(f"{k} {v}" for k, v in result["lost_by_stage"].items())
         print(f"  missed gold codes by the step that lost them: {shares} (written to {args.report})")
@@ -165,6 +217,11 @@ def add_learning_commands(sub: Any) -> None:
         "--kind", choices=("diagnoses", "procedures"), default="diagnoses", help="procedures: ICD-10-PCS, SPLITP.tsv"
     )
     evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument(
+        "--reasoner", choices=("offline", "llm"), default="offline", help="llm: the endpoint of CODA_LLM_BASE_URL"
+    )
+    evaluate.add_argument("--record", type=Path, help="write the LLM agent's transcript of each note to DIR/<id>.json")
+    evaluate.add_argument("--replay", type=Path, help="evaluate the LLM agent's recorded transcripts (a folder)")
     evaluate.add_argument(
         "--report", type=Path, help="write each missed gold code, the step that lost it and the note's words (JSON)"
     )

@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     )
     chroma_token: SecretStr | None = Field(None, description="A bearer token the Chroma server asks for, if any.")
 
+    llm_agent: bool = Field(
+        True,
+        description="The LLM reasoner works as an agent with Coda's tools (search, explore, instructions, "
+        "guideline, find_in_note, verify); false: one call over the offline candidates.",
+    )
+    llm_agent_steps: int = Field(12, ge=1, description="Model calls the LLM agent may make per note.")
+    llm_agent_tokens: int = Field(
+        60_000, ge=1, description="Tokens (prompt and answer, as the endpoint counts them) the agent may use per note."
+    )
+
     server_address: str = Field(
         "127.0.0.1", description="Where `make app` listens; for a team, behind a TLS reverse proxy, never bare."
     )
@@ -125,6 +135,12 @@ class Settings(BaseSettings):
         from agent.reasoners.limits import LlmLimits
 
         return LlmLimits(deadline=self.llm_timeout, max_retries=self.llm_max_retries, cooldown=self.llm_cooldown)
+
+    def agent_budget(self) -> Any:
+        """The LLM agent's budget per note: model calls and tokens (the deadline is llm_timeout)."""
+        from agent.reasoners.tool_agent import AgentBudget
+
+        return AgentBudget(self.llm_agent_steps, self.llm_agent_tokens)
 
     def chat_model_factory(self) -> Callable[[], Any] | None:
         """What builds the LLM reasoner's chat model from these settings; None when no

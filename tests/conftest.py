@@ -44,6 +44,20 @@ def mini_data_dir(tmp_path_factory: pytest.TempPathFactory, mini_release: Path, 
 
 
 @pytest.fixture(scope="session")
+def guideline_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+    """A release built from tests/fixtures/tabular_guidelines.xml: E10 and E11 exclude each other,
+    G63 is a manifestation, S72 takes a 7th character, Z79 holds long-term drug codes."""
+    from index.build import build_index
+    from index.loaders.cms import CmsReleaseLoader
+
+    release = tmp_path_factory.mktemp("guidelines-release")
+    shutil.copy(FIXTURES / "tabular_guidelines.xml", release / "icd10cm-tabular-guidelines.xml")
+    data_dir = tmp_path_factory.mktemp("coda-data-guidelines")
+    build_index(CmsReleaseLoader(release), data_dir, lambda: embedder)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
 def chroma_server():
     """A real Chroma server (`chroma run`) on 127.0.0.1 for this session."""
     from index.chroma import ChromaServer

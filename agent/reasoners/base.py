@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from agent.reading.segment import Analysis
-from agent.records import Candidate, Proposal, Setting, Statement
+from agent.records import Candidate, ModelUsage, Proposal, Setting, Statement
 
 
 @dataclass(frozen=True)
@@ -30,14 +30,18 @@ class CodingContext:
 class Outcome:
     """What a reasoner decided: proposals, candidates it rejected and why, and, for the LLM
     reasoner, why it fell back to the offline one if it did, the codes the model itself named
-    (so the graph can tell how much of its answer survived the checks) and the seconds the
-    model took."""
+    (so the graph can tell how much of its answer survived the checks), the seconds the model
+    took, what it cost (calls, tool calls, tokens) and, for the LLM agent, its steps and the
+    transcript that replays them."""
 
     proposals: Sequence[Proposal] = ()
     rejections: Sequence[tuple[str, str]] = ()  # (code, reason)
     fallback_reason: str | None = None
     model_codes: tuple[str, ...] = ()
     model_seconds: float | None = None
+    usage: ModelUsage | None = None
+    trace: tuple[str, ...] = ()
+    transcript: dict[str, Any] | None = None
 
 
 class Reasoner(Protocol):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -34,6 +35,7 @@ __all__ = ["LlmReasoner"]
 
 log = logging.getLogger(__name__)
 Answer = TypeVar("Answer", bound=BaseModel)
+T = TypeVar("T")
 
 
 class LlmReasoner:
@@ -133,10 +135,14 @@ class LlmReasoner:
         """The model's answer in `schema` before the deadline, retrying transient failures (a
         dropped connection, a 5xx, a 429) while the wait still fits in the time left. Raises on
         any failure; the caller falls back."""
+        return self.call_within(deadline, lambda: self._ask(schema, messages))
+
+    def call_within(self, deadline: Deadline, call: Callable[[], T]) -> T:
+        """`call()` (one request to the model) before the deadline, retried as `ask_within` says."""
         retries = 0
         while True:
             try:
-                return call_before(deadline, lambda: self._ask(schema, messages), self._abandon)
+                return call_before(deadline, call, self._abandon)
             except DeadlineExceeded:
                 raise
             except Exception as exc:

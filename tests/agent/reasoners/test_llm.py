@@ -16,16 +16,13 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_core.messages import AIMessage
 from langchain_openai import ChatOpenAI
-from pydantic import Field, SecretStr
+from pydantic import SecretStr
 
 from agent.reading.segment import analyze
-from agent.reasoners.base import CodingContext, Outcome, Reasoner
+from agent.reasoners.base import CodingContext, Reasoner
 from agent.reasoners.chat_model import make_chat_model
 from agent.reasoners.limits import LlmLimits
 from agent.reasoners.llm import LlmReasoner
@@ -43,58 +40,9 @@ from agent.reasoners.prompts import (
     neutralise_markers,
 )
 from agent.records import Candidate, Evidence, Proposal, Statement, Step
+from tests.agent.reasoners.fakes import FixedReasoner, ScriptedChatModel
 
 # --- fakes ------------------------------------------------------------------------------------
-
-
-class ScriptedChatModel(BaseChatModel):
-    """Answers call i with script[i] (the last entry repeats); an exception in the script is raised."""
-
-    script: list[Any]
-    calls: list[list[BaseMessage]] = Field(default_factory=list)
-    tools: list[dict[str, Any]] = Field(default_factory=list)
-    tool_choice: Any = None
-
-    def bind_tools(self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any) -> Any:
-        self.tools.extend(convert_to_openai_tool(t) for t in tools)
-        self.tool_choice = tool_choice
-        return self
-
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any):
-        self.calls.append(list(messages))
-        item = self.script[min(len(self.calls), len(self.script)) - 1]
-        if isinstance(item, BaseException):
-            raise item
-        return ChatResult(generations=[ChatGeneration(message=item)])
-
-    @property
-    def _llm_type(self) -> str:
-        return "scripted"
-
-    @property
-    def user_prompt(self) -> str:
-        return str(self.calls[-1][1].content)
-
-    @property
-    def system_prompt(self) -> str:
-        return str(self.calls[-1][0].content)
-
-
-class FixedReasoner:
-    """The fallback: returns a fixed proposal (or raises), and counts its calls."""
-
-    name = "offline"
-
-    def __init__(self, proposals: Sequence[Proposal] = (), error: Exception | None = None) -> None:
-        self.proposals = list(proposals)
-        self.error = error
-        self.calls = 0
-
-    def run(self, context: CodingContext) -> Outcome:
-        self.calls += 1
-        if self.error is not None:
-            raise self.error
-        return Outcome(list(self.proposals))
 
 
 def choice(code: str, *quotes: str, rationale: str = "documented in the assessment", confidence: float = 0.9):

@@ -51,6 +51,7 @@ def endpoint_for(mini_data_dir, embedder) -> Iterator[Callable[..., tuple[Any, E
             embedder=embedder,
             chat_model=lambda: make_chat_model(url, "test-model", "secret", timeout=limits.deadline),
             llm_limits=limits,
+            llm_agent=False,  # the one-call reasoner; the agent's own HTTP tests: test_tool_agent_http.py
         )
         return coder, endpoint
 
@@ -96,6 +97,7 @@ def test_a_refused_connection_falls_back_at_once(mini_data_dir, embedder):
         embedder=embedder,
         chat_model=lambda: make_chat_model(url, "m", "k", timeout=DEADLINE),
         llm_limits=LIMITS,
+        llm_agent=False,
     )
     result, wall = code_note(coder)
     assert suggested(result) == OFFLINE_CODES
