@@ -13,7 +13,7 @@ the claim.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from agent.records import AxisChoice, Evidence, PresentOnAdmission, Step
 from index.model import code_key
@@ -176,6 +176,18 @@ class KeptPair:
     case_id: str
     codes: tuple[str, str]
     reason: str
+
+
+@dataclass(frozen=True)
+class AgentRun:
+    """The LLM agent's run behind a case's current result: the model, what it cost (calls, tool
+    calls, tokens), its steps as the coder reads them, and the transcript that replays it."""
+
+    model: str
+    usage: dict[str, int]
+    trace: tuple[str, ...]
+    transcript: dict[str, Any] | None
+    seconds: float | None
 
 
 @dataclass(frozen=True)

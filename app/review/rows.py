@@ -13,7 +13,7 @@ from typing import Any
 
 from agent.records import AxisChoice, CodingResult, Evidence, Finding, NonClinical, PresentOnAdmission, Step
 from app.review.guards import check_evidence
-from app.review.records import Case, CaseCode, CaseProcedure, Encounter, KeptPair, References, dotted
+from app.review.records import AgentRun, Case, CaseCode, CaseProcedure, Encounter, KeptPair, References, dotted
 from app.review.sql import Record
 from index.errors import DataError
 from index.model import code_key
@@ -110,6 +110,25 @@ def non_clinical_from_row(row: Record) -> NonClinical:
 
 def kept_from_row(row: Record) -> KeptPair:
     return KeptPair(row["case_id"], (row["code_a"], row["code_b"]), row["reason"])
+
+
+def agent_run_params(case_id: str, result: CodingResult) -> tuple[Any, ...] | None:
+    """The row of the LLM agent's run behind `result` (None when no model was asked)."""
+    if result.usage is None and not result.agent_trace and result.transcript is None:
+        return None
+    usage = result.usage.to_json() if result.usage is not None else {}
+    model = str((result.transcript or {}).get("model", "")) or result.reasoner
+    transcript = json.dumps(result.transcript) if result.transcript is not None else None
+    return case_id, model, json.dumps(usage), json.dumps(list(result.agent_trace)), transcript, result.model_seconds
+
+
+def agent_run_from_row(row: Record) -> AgentRun:
+    try:
+        usage, trace = json.loads(row["usage"]), json.loads(row["trace"])
+        transcript = json.loads(row["transcript"]) if row["transcript"] is not None else None
+    except ValueError as exc:
+        raise DataError(f"the agent run of case {row['case_id']} is corrupt: {exc}") from None
+    return AgentRun(row["model"], dict(usage), tuple(trace), transcript, row["seconds"])
 
 
 def result_codes(case: Case, result: CodingResult) -> list[CaseCode]:

@@ -10,7 +10,9 @@ already stored changes. Version 3 adds the accounts that sign in (`users`), and 
 inpatient case's ICD-10-PCS procedures (`case_procedures`). Version 5 adds what an inpatient claim
 needs beyond its codes (issue 14): the stay's facts on each case (`ENCOUNTER_COLUMNS`), a present-on-
 admission indicator with its reason and evidence on each diagnosis (`POA_COLUMNS`) and the date
-each procedure was performed, and the coding API's tokens (`api_tokens`). An older file is
+each procedure was performed, and the coding API's tokens (`api_tokens`). Version 6 adds the LLM
+agent's run behind a case's result (`agent_runs`: its cost, its steps and the transcript that
+replays it, issue 16). An older file is
 migrated to the current version the same way; the new columns are added last, where a fresh
 store has them too.
 
@@ -29,7 +31,7 @@ from __future__ import annotations
 from app.review.sql import Connection
 from index.errors import DataError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # What version 2 adds as tables; `_migrate_v1` also adds the reference columns of `cases`.
 V2_TABLES = (
@@ -121,6 +123,18 @@ V5_COLUMNS = (
     *(("case_codes", c) for c in POA_COLUMNS),
     ("case_procedures", "performed_on TEXT"),
 )
+# What version 6 adds: the LLM agent's run behind a case's current result (none for the offline
+# reasoner): the model, its calls and tokens, its steps, and the transcript that replays it.
+V6_TABLES = (
+    """CREATE TABLE agent_runs(
+        case_id TEXT PRIMARY KEY REFERENCES cases(id),
+        model TEXT NOT NULL,
+        usage TEXT NOT NULL,
+        trace TEXT NOT NULL,
+        transcript TEXT,
+        seconds REAL
+    )""",
+)
 
 SCHEMA = (
     "CREATE TABLE schema_version(version INTEGER NOT NULL)",
@@ -184,6 +198,7 @@ SCHEMA = (
     *V4_TABLES,
     *(f"ALTER TABLE {table} ADD COLUMN {column}" for table, column in V5_COLUMNS),
     *V5_TABLES,
+    *V6_TABLES,
 )
 # The audit trail is append-only, whatever code opens the database.
 APPEND_ONLY = {
@@ -221,7 +236,7 @@ def open_schema(conn: Connection, name: str) -> None:
     if "schema_version" not in tables:
         raise DataError(f"{name} is a database but not a Coda case store (no schema_version table)")
     row = conn.execute("SELECT version FROM schema_version").fetchone()
-    if row is not None and row[0] in (1, 2, 3, 4):
+    if row is not None and row[0] in (1, 2, 3, 4, 5):
         if row[0] == 1:
             _migrate_v1(conn)
         if row[0] <= 2:
@@ -229,9 +244,12 @@ def open_schema(conn: Connection, name: str) -> None:
         if row[0] <= 3:
             for statement in V4_TABLES:  # version 3 to 4: the procedures table
                 conn.execute(statement)
-        for table, column in V5_COLUMNS:  # version 4 to 5: what an inpatient claim needs
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
-        for statement in V5_TABLES:  # and the coding API's tokens
+        if row[0] <= 4:
+            for table, column in V5_COLUMNS:  # version 4 to 5: what an inpatient claim needs
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+            for statement in V5_TABLES:  # and the coding API's tokens
+                conn.execute(statement)
+        for statement in V6_TABLES:  # version 5 to 6: the LLM agent's runs
             conn.execute(statement)
         conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
         return

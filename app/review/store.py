@@ -17,8 +17,19 @@ from agent.records import REASONERS, SETTINGS, CodingResult, Finding, NonClinica
 from app.review import audit_chain, guards, leases
 from app.review.decisions import CaseDecisions
 from app.review.inpatient import CaseInpatient
-from app.review.records import CASE_STATUSES, REFERENCE_TYPES, AuditEntry, Case, CaseCode, KeptPair, References
+from app.review.records import (
+    CASE_STATUSES,
+    REFERENCE_TYPES,
+    AgentRun,
+    AuditEntry,
+    Case,
+    CaseCode,
+    KeptPair,
+    References,
+)
 from app.review.rows import (
+    agent_run_from_row,
+    agent_run_params,
     case_from_row,
     finding_from_row,
     finding_params,
@@ -249,8 +260,11 @@ class CaseStore(CaseDecisions, CaseInpatient):
             rows, findings = result_codes(case, result), result_findings(case, result)
             asides = result_non_clinical(case, result)
             self._insert_procedures(conn, case.id, result_procedures(case, result))
-            for table in ("case_codes", "findings", "non_clinical"):
+            for table in ("case_codes", "findings", "non_clinical", "agent_runs"):
                 conn.execute(f"DELETE FROM {table} WHERE case_id = ?", (case.id,))
+            run = agent_run_params(case.id, result)
+            if run is not None:
+                conn.execute("INSERT INTO agent_runs VALUES (?,?,?,?,?,?)", run)
             for row in rows:
                 self._insert_code(conn, row)
             conn.executemany(
@@ -304,6 +318,13 @@ class CaseStore(CaseDecisions, CaseInpatient):
             self._case(conn, case_id)
             rows = conn.execute("SELECT * FROM non_clinical WHERE case_id = ? ORDER BY start, position", (case_id,))
             return [non_clinical_from_row(r) for r in rows]
+
+    def agent_run(self, case_id: str) -> AgentRun | None:
+        """The LLM agent's run behind the case's current result, or None (the offline reasoner)."""
+        with self._read() as conn:
+            self._case(conn, case_id)
+            row = conn.execute("SELECT * FROM agent_runs WHERE case_id = ?", (case_id,)).fetchone()
+            return agent_run_from_row(row) if row is not None else None
 
     def kept_pairs(self, case_id: str) -> list[KeptPair]:
         """The Excludes1 pairs the coder keeps on the case, with their reasons, in code order."""

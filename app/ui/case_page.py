@@ -22,6 +22,7 @@ from app.review.store import CaseStore
 from app.review.validation import validate_claim
 from app.settings import Settings
 from app.ui.add_code import add_code_panel
+from app.ui.agent_panel import agent_steps
 from app.ui.claim_panel import audit_trail, claim_section
 from app.ui.code_list import code_list
 from app.ui.code_panel import code_panel
@@ -125,6 +126,7 @@ def case_body(
         if spans:
             st.caption("Click a highlight to see its code's reasoning. Overlapping highlights show stripes.")
         ignored_sentences(asides)
+        agent_steps(store.agent_run(case.id), case.id)
     entries = store.audit(case.id)
     # Each part in a block of its own: a part that grows or shrinks (a row leaving the code list)
     # does not shift, and so redraw, the parts after it.

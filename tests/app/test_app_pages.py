@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from agent.guidelines.checks import excludes1_conflicts
-from agent.records import CodingResult, Evidence, Suggestion
+from agent.records import CodingResult, Evidence, ModelUsage, Suggestion
 from app.review.accounts import Accounts
 from app.review.records import Encounter, References
 from app.review.store import CaseStore
@@ -744,3 +744,24 @@ def test_an_outpatient_case_shows_its_hccs_with_their_meat(app, cases):
         "E: 'Repeat', 'panel'; A: 'stage', 'stage'; T: 'Continue', 'metformin', 'dose' |"
     ) in table
     assert "| N18.30 | M: 'stable'; E: 'Repeat', 'panel'; A: 'stage' |" in table
+
+
+def test_the_models_steps_and_transcript_are_shown_with_its_case(unsigned, cases):
+    case = cases.create_case("HTN.", title="Coded by the model", reasoner="llm")
+    htn = Suggestion("I10", "Essential (primary) hypertension", (Evidence(0, 4, "HTN."),), 0.8, principal=True)
+    transcript = {"format": "coda-agent-transcript/1", "model": "gpt-4o-mini", "messages": [], "note_sha256": "x"}
+    result = CodingResult(
+        case.id,
+        codes=[htn],
+        reasoner="llm",
+        usage=ModelUsage(2, 2, 1800, 120),
+        agent_trace=("searched 'hypertension' -> I10", "answered I10"),
+        transcript=transcript,
+        model_seconds=3.5,
+    )
+    cases.save_result(case.id, result, "dana")
+    at = unfold(sign_in(unsigned), "agent_box")
+    [box] = [e for e in at.main.expander if e.label.startswith("The model")]
+    assert box.label == "The model (gpt-4o-mini): 2 calls, 2 tool calls, 1,800 + 120 tokens, 3.5 s"
+    assert [plain(m.value) for m in box.markdown] == ["1. searched 'hypertension' -> I10", "2. answered I10"]
+    assert "Download the transcript" in [d.proto.label for d in at.get("download_button")]

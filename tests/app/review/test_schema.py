@@ -104,7 +104,7 @@ def test_a_version_1_store_is_migrated_in_place_and_keeps_everything(tmp_path: P
             "",
             "coder",
         )
-    assert version(path) == SCHEMA_VERSION == 5
+    assert version(path) == SCHEMA_VERSION == 6
     assert columns(path, "users")[:3] == ["username", "display_name", "role"]
     assert columns(path, "cases")[-10:-6] == ["patient_ref", "provider_ref", "insurer_ref", "coverage_ref"]
     assert columns(path, "cases")[-6:] == ["age", "sex", "discharge_status", "admitted", "discharged", "admitting"]
@@ -125,14 +125,14 @@ def test_a_migration_that_fails_leaves_the_version_1_file_as_it_was(tmp_path: Pa
     assert "non_clinical" not in {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
 
 
-def test_a_new_store_is_made_at_version_5_with_every_table(tmp_path: Path, book: CodeStore) -> None:
+def test_a_new_store_is_made_at_version_6_with_every_table(tmp_path: Path, book: CodeStore) -> None:
     path = tmp_path / "cases.sqlite"
     with CaseStore(path, book) as store:
         case = store.create_case(NOTE)
         aside = NonClinical(35, 39, "HTN.", "a test")
         store.save_result(case.id, CodingResult(case.id, non_clinical=(aside,)), "ana")
         assert store.non_clinical(case.id) == [aside]
-    assert version(path) == 5
+    assert version(path) == 6
     assert columns(path, "cases")[-6:] == ["age", "sex", "discharge_status", "admitted", "discharged", "admitting"]
     assert columns(path, "case_codes")[-3:] == ["poa", "poa_reason", "poa_evidence"]
     assert columns(path, "case_procedures")[-1] == "performed_on"
@@ -157,7 +157,7 @@ def test_a_version_2_store_gains_the_accounts_table_and_keeps_its_cases(tmp_path
         conn.execute("UPDATE schema_version SET version = 2")
     with CaseStore(path, book) as store:
         assert [c.title for c in store.list_cases()] == ["Kept"]
-    assert version(path) == 5 and columns(path, "users")[0] == "username"
+    assert version(path) == 6 and columns(path, "users")[0] == "username"
     assert columns(path, "audit")[-1] == "chain"
 
 
@@ -172,7 +172,7 @@ def test_a_version_3_store_gains_the_procedures_table_and_keeps_its_cases(tmp_pa
     with CaseStore(path, book) as store:
         assert [c.title for c in store.list_cases()] == ["Kept"]
         assert store.procedures(store.list_cases()[0].id) == []
-    assert version(path) == 5 and "axes" in columns(path, "case_procedures")
+    assert version(path) == 6 and "axes" in columns(path, "case_procedures")
 
 
 def as_version_4(conn: sqlite3.Connection) -> None:
@@ -180,6 +180,7 @@ def as_version_4(conn: sqlite3.Connection) -> None:
     for table, column in V5_COLUMNS:
         conn.execute(f"ALTER TABLE {table} DROP COLUMN {column.split()[0]}")
     conn.execute("DROP TABLE api_tokens")
+    conn.execute("DROP TABLE agent_runs")
     conn.execute("UPDATE schema_version SET version = 4")
 
 
@@ -198,4 +199,18 @@ def test_a_version_4_store_gains_the_inpatient_claim_columns_and_keeps_its_codes
         [code] = store.codes(case.id)
         assert (code.code, code.poa) == ("I10", None)
         assert store.get_case(case.id).encounter == Encounter()
-    assert version(path) == 5 and columns(path, "case_codes")[-3:] == ["poa", "poa_reason", "poa_evidence"]
+    assert version(path) == 6 and columns(path, "case_codes")[-3:] == ["poa", "poa_reason", "poa_evidence"]
+
+
+def test_a_version_5_store_gains_the_agent_runs_and_keeps_its_cases(tmp_path: Path, book: CodeStore) -> None:
+    path = tmp_path / "cases.sqlite"
+    with CaseStore(path, book) as store:
+        case = store.create_case(NOTE, title="Kept")
+        store.save_result(case.id, CodingResult(case.id), "ana")
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("DROP TABLE agent_runs")
+        conn.execute("UPDATE schema_version SET version = 5")
+    with CaseStore(path, book) as store:
+        assert [c.title for c in store.list_cases()] == ["Kept"]
+        assert store.agent_run(case.id) is None
+    assert version(path) == 6 and columns(path, "agent_runs")[:3] == ["case_id", "model", "usage"]

@@ -719,7 +719,7 @@ def test_the_file_is_wal_with_foreign_keys_and_an_append_only_audit(tmp_path: Pa
         store.save_result("C0001", RESULT, "ana")
         with closing(sqlite3.connect(store.path)) as conn:
             assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-            assert conn.execute("SELECT version FROM schema_version").fetchall() == [(5,)]
+            assert conn.execute("SELECT version FROM schema_version").fetchall() == [(6,)]
             with pytest.raises(sqlite3.DatabaseError, match="append-only"):
                 conn.execute("UPDATE audit SET coder = 'mallory'")
             with pytest.raises(sqlite3.DatabaseError, match="append-only"):
@@ -759,8 +759,8 @@ def test_files_that_are_not_this_case_store_are_refused(tmp_path: Path, book: Co
     newer = tmp_path / "newer.sqlite"
     CaseStore(newer, book).close()
     with closing(sqlite3.connect(newer)) as conn, conn:
-        conn.execute("UPDATE schema_version SET version = 6")
-    with pytest.raises(DataError, match="has schema version 6; this Coda reads version 5"):
+        conn.execute("UPDATE schema_version SET version = 7")
+    with pytest.raises(DataError, match="has schema version 7; this Coda reads version 6"):
         CaseStore(newer, book)
 
 
