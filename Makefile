@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8501
 
-.PHONY: install index app test browser postgres lint bench bench-reading bench-workbench bench-llm bench-guidelines bench-batch bench-chroma check-titles
+.PHONY: install index app test browser postgres lint bench bench-reading bench-workbench bench-llm bench-guidelines bench-batch bench-chroma bench-agent check-titles
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,10 @@ bench-batch: index
 # The code index on a Chroma server (its own `chroma run` on 127.0.0.1) against the release's folder.
 bench-chroma: index
 	$(BIN)/python benchmarks/chroma_server.py
+
+# The LLM agent's tools on CodiEsp dev notes (../shared): prompt size, time and reply size per tool.
+bench-agent: index
+	$(BIN)/python benchmarks/agent_tools.py
 
 check-titles: index
 	$(BIN)/python benchmarks/title_check.py
