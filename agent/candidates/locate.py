@@ -10,6 +10,7 @@ spans and the features the reasoner scores.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from agent.candidates.drug_effects import DrugEffects
 from agent.candidates.drugs import LongTermDrugs
 from agent.candidates.integral import IntegralSymptoms
 from agent.candidates.matcher import Match, Term, TermMatcher
+from agent.candidates.partner_sites import PartnerSites
 from agent.candidates.status import StatusRules
 from agent.guidelines.refs import CodeRef, parse_refs
 from agent.reading.assertion import Assertion
@@ -64,6 +66,15 @@ def _said_more_fully(term: Term, same_category: set[Term]) -> bool:
     "chronic systolic heart failure" (I50.22) where the note also says "acute on chronic
     systolic heart failure" (I50.23) is that one condition, coded once, fully."""
     return any(other.code != term.code and term.essential < other.essential for other in same_category)
+
+
+def _add_rule(item: _Found, evidence: Iterable[Evidence], cite: str, feature: str) -> None:
+    """A code one of the coder's rules calls for, on the note's words that call for it."""
+    for e in evidence:
+        item.add(e if e.source == "rule" else replace(e, source="rule"), "rule")
+    item.matched = item.matched or cite
+    item.features["rule_matches"] += 1.0
+    item.features[feature] = 1.0
 
 
 def _lexical_words(found: dict[str, _Found]) -> dict[str, list[Evidence]]:
@@ -126,6 +137,7 @@ class Locator:
         self.integral = IntegralSymptoms.default()
         self.status = StatusRules.default()
         self.drug_effects = DrugEffects.default()
+        self.partner_sites = PartnerSites(store, matcher)
         self._dense_cache: dict[tuple[str, str], list[DenseHit]] = {}
         self.corpus = CorpusLeads()
         self._partners: dict[str, tuple[CodeRef, ...]] = {}
@@ -150,6 +162,7 @@ class Locator:
         named = _lexical_words(found)
         self._combinations(note, named, found, slot)
         self._statuses(analysis, named, found, slot)
+        self._partner_sites(analysis, named, slot)
         self._drug_effects(analysis, slot)
         self._integral(analysis, found)
         retriever = profile.retriever if profile is not None else None
@@ -247,21 +260,14 @@ class Locator:
             start, end = mention.start - sentence.start, mention.end - sentence.start
             # A drug the patient is "on" under Past Medical History is taken now: no section default.
             assertion = assertion_at(replace(sentence, section="body"), start, end).value
-            item = slot(mention.drug_class.code)
-            item.add(Evidence(mention.start, mention.end, mention.text, assertion, sentence.section, "rule"), "rule")
-            item.matched = item.matched or f"I.C.21.c.3: long-term (current) use of {mention.drug_class.name}"
-            item.features["rule_matches"] += 1.0
-            item.features["rule_drug"] = 1.0
+            evidence = Evidence(mention.start, mention.end, mention.text, assertion, sentence.section, "rule")
+            cite = f"I.C.21.c.3: long-term (current) use of {mention.drug_class.name}"
+            _add_rule(slot(mention.drug_class.code), [evidence], cite, "rule_drug")
 
     def _combinations(self, note: str, named: dict[str, list[Evidence]], found: dict[str, _Found], slot) -> None:  # type: ignore[no-untyped-def]
         """Combination codes ("with", I.A.15) for conditions the note names apart."""
         for combination in self.combinations.combine(named, note):
-            item = slot(combination.code)
-            for e in combination.evidence:
-                item.add(replace(e, source="rule"), "rule")
-            item.matched = item.matched or combination.cite
-            item.features["rule_matches"] += 1.0
-            item.features["rule_combination"] = 1.0
+            _add_rule(slot(combination.code), combination.evidence, combination.cite, "rule_combination")
             for code in combination.replaces:
                 found[code].features["sequela_coded"] = 1.0  # the past condition's deficits carry it
 
@@ -269,30 +275,22 @@ class Locator:
         """Status and history codes (I.C.21.c.3-4, I.C.2.d): stated in the note's words, or the
         family or personal history of a condition it names; a past cancer's own code is history."""
         present = [code for code, spans in named.items() if any(e.assertion == PRESENT for e in spans)]
-        findings = [
-            *self.status.stated(analysis),
-            *self.status.histories(named, analysis),
-            *self.status.bmi_codes(analysis, present),
-        ]
+        status = self.status
+        findings = [*status.stated(analysis), *status.histories(named, analysis), *status.bmi_codes(analysis, present)]
         for finding in findings:
-            item = slot(finding.code)
-            for e in finding.evidence:
-                item.add(replace(e, source="rule"), "rule")
-            item.matched = item.matched or finding.cite
-            item.features["rule_matches"] += 1.0
-            item.features[f"rule_{finding.kind}"] = 1.0
+            _add_rule(slot(finding.code), finding.evidence, finding.cite, f"rule_{finding.kind}")
             if finding.kind == "personal" and len(finding.evidence) == len(named.get(finding.of, ())):
                 found[finding.of].features["past_cancer"] = 1.0  # every mention is of the past
+
+    def _partner_sites(self, analysis: Analysis, named: dict[str, list[Evidence]], slot) -> None:  # type: ignore[no-untyped-def]
+        """The code a "Use additional code" note asks for, named in the same sentence (I.A.13)."""
+        for site in self.partner_sites.found(named, analysis):
+            _add_rule(slot(site.code), site.evidence, site.cite, "rule_partner")
 
     def _drug_effects(self, analysis: Analysis, slot) -> None:  # type: ignore[no-untyped-def]
         """Underdosing and adverse-effect codes, and underdosing's reasons (I.C.19.e.5)."""
         for effect in self.drug_effects.effects(analysis):
-            item = slot(effect.code)
-            for e in effect.evidence:
-                item.add(e, "rule")
-            item.matched = item.matched or effect.cite
-            item.features["rule_matches"] += 1.0
-            item.features["rule_drug_effect"] = 1.0
+            _add_rule(slot(effect.code), effect.evidence, effect.cite, "rule_drug_effect")
 
     def _integral(self, analysis: Analysis, found: dict[str, _Found]) -> None:
         """Mark each named symptom with a named diagnosis it is part of (I.B.5): one the note
