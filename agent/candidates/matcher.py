@@ -12,7 +12,7 @@ import bisect
 import itertools
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -49,6 +49,9 @@ class MatchingRules:
     rewrites: re.Pattern[str] | None  # code-book words read as the words notes use for them
     rewrite_to: dict[str, str]
     default_without: frozenset[str]  # a "without ..." clause naming one of these is the default
+    service: frozenset[str] = frozenset()  # "clinic", "unit": after a term, the name of a service
+    service_lead: frozenset[str] = frozenset()  # "care" in "wound care clinic"
+    age_units: frozenset[str] = frozenset()  # "year" in "79-year-old": that "old" is an age
 
     @classmethod
     def from_json(cls, path: Path) -> MatchingRules:
@@ -69,6 +72,9 @@ class MatchingRules:
                 else None,
                 rewrite_to={k.lower(): v for k, v in raw["term_rewrites"].items()},
                 default_without=frozenset(raw["default_without_words"]),
+                service=frozenset(raw["service_words"]),
+                service_lead=frozenset(raw["service_lead_words"]),
+                age_units=frozenset(raw["age_units"]),
             )
 
     @classmethod
@@ -92,6 +98,14 @@ class MatchingRules:
             return " " if words & self.default_without else m.group(0)
 
         return _WITHOUT.sub(drop, text)
+
+    def names_a_service(self, following: str) -> bool:
+        """Whether the words that follow a term make it the name of a service or a place of care
+        ("Wound clinic", "burn unit", "diabetes care team"): the patient's condition is not said."""
+        words = [w.lower() for w in _TOKEN.findall(following[:60])][:2]
+        if words and words[0] in self.service:
+            return True
+        return len(words) == 2 and words[0] in self.service_lead and words[1] in self.service
 
     def normalise(self, word: str) -> str:
         w = word.lower()
@@ -214,6 +228,18 @@ class TermMatcher:
                         out.append(Token(self.rules.normalise(w), offset + m.start(), offset + m.end()))
         return out
 
+    def _condition_words(self, tokens: list[Token], text: str, start: int) -> list[Token]:
+        """The clause's words less those that name no condition there: a word followed by
+        "clinic", "unit" ... (the name of a service), and the "old" of an age ("79-year-old")."""
+        kept = []
+        previous = ""
+        for t in sorted(tokens, key=lambda t: t.start):
+            age = t.norm == "old" and previous in self.rules.age_units
+            previous = t.norm
+            if not age and not self.rules.names_a_service(text[t.end - start :]):
+                kept.append(t)
+        return kept
+
     def match(self, clauses: Iterable[tuple[int, int, str]]) -> list[Match]:
         """Matches in each clause, given as (start, end, text) with note offsets. A term's
         words must lie close together: within the term's own words (its optional ones among
@@ -221,37 +247,40 @@ class TermMatcher:
         could correspond to metastases" is not "malignant neoplasm of abdomen")."""
         found: list[Match] = []
         for index, (start, _end, text) in enumerate(clauses):
-            tokens = self.tokens(text, start)
-            # A word's place in the clause; an abbreviation's expansion shares its place.
-            place = {offset: i for i, offset in enumerate(sorted({t.start for t in tokens}))}
-            positions: dict[str, list[Token]] = defaultdict(list)
-            for tok in sorted(tokens, key=lambda t: t.start):
-                positions[tok.norm].append(tok)
-            for word in list(positions):
-                for term in self._by_word.get(word, ()):
-                    if not all(w in positions for w in term.essential):
-                        continue
-                    spans = _closest(term.essential, word, positions, place)
-                    first = min(place[t.start] for t in spans)
-                    last = max(place[t.start] for t in spans)
-                    # The term's own optional words between its essential words are not "other" words.
-                    own = {
-                        place[t.start]
-                        for w in term.optional
-                        for t in positions.get(w, ())
-                        if first < place[t.start] < last
-                    }
-                    if last - first + 1 > len(term.essential) + len(own) + MAX_GAP:
-                        continue
-                    found.append(
-                        Match(
-                            term,
-                            min(t.start for t in spans),
-                            max(t.end for t in spans),
-                            index,
-                            sum(1 for w in term.optional if w in positions),
-                        )
-                    )
+            every = self.tokens(text, start)
+            kept = self._condition_words(every, text, start)
+            here = self._in_clause(index, kept, lambda term: True)
+            if len(kept) < len(every):  # "Palliative Care Unit" names the care given: a Z code still reads it
+                seen = {id(m.term) for m in here}
+                here += self._in_clause(
+                    index, every, lambda term, seen=seen: term.code.startswith("Z") and id(term) not in seen
+                )
+            found += here
+        return found
+
+    def _in_clause(self, index: int, tokens: list[Token], wanted: Callable[[Term], bool]) -> list[Match]:
+        """The terms `wanted` whose words lie close together among the clause's `tokens`."""
+        found: list[Match] = []
+        # A word's place in the clause; an abbreviation's expansion shares its place.
+        place = {offset: i for i, offset in enumerate(sorted({t.start for t in tokens}))}
+        positions: dict[str, list[Token]] = defaultdict(list)
+        for tok in sorted(tokens, key=lambda t: t.start):
+            positions[tok.norm].append(tok)
+        for word in list(positions):
+            for term in self._by_word.get(word, ()):
+                if not wanted(term) or not all(w in positions for w in term.essential):
+                    continue
+                spans = _closest(term.essential, word, positions, place)
+                first = min(place[t.start] for t in spans)
+                last = max(place[t.start] for t in spans)
+                # The term's own optional words between its essential words are not "other" words.
+                own = {
+                    place[t.start] for w in term.optional for t in positions.get(w, ()) if first < place[t.start] < last
+                }
+                if last - first + 1 > len(term.essential) + len(own) + MAX_GAP:
+                    continue
+                optional = sum(1 for w in term.optional if w in positions)
+                found.append(Match(term, min(t.start for t in spans), max(t.end for t in spans), index, optional))
         return found
 
 

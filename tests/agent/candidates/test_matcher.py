@@ -50,6 +50,7 @@ def matcher():
         ("Essential (primary) hypertension", "I10", "title"),
         ("Hepatitis A without hepatic coma", "B15.9", "title"),
         ("Hepatitis, unspecified", "K75.9", "title"),
+        ("Old age", "R54", "inclusion"),
     ]
     return TermMatcher.from_rows(rows)
 
@@ -199,3 +200,36 @@ def test_the_notes_words_for_a_titles_words(note, code):
     ]
     matcher = TermMatcher.from_rows(rows)
     assert {m.term.code for m in matcher.match([(0, len(note), note)])} == {code}
+
+
+@pytest.mark.parametrize(
+    ("note", "codes"),
+    [
+        ("Seen in the hypertension clinic today.", []),
+        ("Referred to the CKD stage 3 care team.", []),
+        ("Hypertension clinic: essential hypertension, well controlled.", [(31, 43)]),
+        ("Hypertension, seen in clinic.", [(0, 12)]),
+    ],
+    ids=["a clinic's name", "a care team's name", "the name and then the condition", "a condition, then a clinic"],
+)
+def test_a_term_that_names_a_service_is_not_the_patients_condition(matcher, note, codes):
+    found = [(m.start, m.end) for m in matcher.match([(0, len(note), note)]) if m.term.code in ("I10", "N18.3")]
+    assert found == codes
+
+
+@pytest.mark.parametrize(
+    ("note", "found"),
+    [
+        ("79-year-old with known age-related osteoporosis.", False),
+        ("A man 80 years old.", False),
+        ("Frail, old age.", True),
+    ],
+)
+def test_the_old_of_an_age_is_not_old_age(matcher, note, found):
+    assert ("R54" in {m.term.code for m in matcher.match([(0, len(note), note)])}) is found
+
+
+def test_a_unit_that_names_the_care_given_still_names_its_encounter_code():
+    matcher = TermMatcher.from_rows([("Encounter for palliative care", "Z51.5", "title"), ("Pain", "R52", "title")])
+    note = "Admitted to our Palliative Care Unit for pain unit follow-up."
+    assert {m.term.code for m in matcher.match([(0, len(note), note)])} == {"Z51.5"}
