@@ -55,9 +55,10 @@ class ChromaServer:
         except Exception as exc:  # chroma raises ValueError or its own types when nothing answers
             raise IndexUnavailable(f"the Chroma server at {self.url} does not answer ({exc})") from None
 
-    def names(self) -> list[str]:
-        """The names of the collections the server holds."""
-        return [c if isinstance(c, str) else c.name for c in self.client().list_collections()]
+    def names(self, client: Any = None) -> list[str]:
+        """The names of the collections the server holds (asked through `client` when given)."""
+        listed = (client or self.client()).list_collections()
+        return [c if isinstance(c, str) else c.name for c in listed]
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def _publish(where: Where, collection: Any) -> None:
         chromadb.api.client.SharedSystemClient.clear_system_cache()
         return
     client = where.server.client()
-    if where.name in where.server.names():
+    if where.name in where.server.names(client):
         client.delete_collection(where.name)
     collection.modify(name=where.name)
 

@@ -23,6 +23,7 @@ from index.synonyms import Synonyms
 from index.words import light_stem
 
 DATA = DATA_DIR / "matching.json"
+_FOLLOWING = 60  # characters after a word read for the service it may name ("... care team")
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:'s)?")
 _GRADE = re.compile(r"\b(\d+)[a-zA-Z]\b")
 _EXCEPT = re.compile(r",?\s*\bexcept\b.*$", re.IGNORECASE)
@@ -102,7 +103,7 @@ class MatchingRules:
     def names_a_service(self, following: str) -> bool:
         """Whether the words that follow a term make it the name of a service or a place of care
         ("Wound clinic", "burn unit", "diabetes care team"): the patient's condition is not said."""
-        words = [w.lower() for w in _TOKEN.findall(following[:60])][:2]
+        words = [w.lower() for w in _TOKEN.findall(following[:_FOLLOWING])][:2]
         if words and words[0] in self.service:
             return True
         return len(words) == 2 and words[0] in self.service_lead and words[1] in self.service
@@ -236,7 +237,7 @@ class TermMatcher:
         for t in sorted(tokens, key=lambda t: t.start):
             age = t.norm == "old" and previous in self.rules.age_units
             previous = t.norm
-            if not age and not self.rules.names_a_service(text[t.end - start :]):
+            if not age and not self.rules.names_a_service(text[t.end - start : t.end - start + _FOLLOWING]):
                 kept.append(t)
         return kept
 

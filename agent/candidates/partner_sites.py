@@ -68,16 +68,24 @@ class PartnerSites:
                 i for e in spans if e.assertion == _PRESENT and (i := analysis.sentence_at(e.start)) is not None
             )
             for i in sentences:
+                tokens = self._tokens(analysis, i)
                 for choices in groups:
-                    site = self._read(code, choices, analysis, i)
+                    site = self._read(code, choices, analysis, i, tokens)
                     if site is not None:
                         yield site
 
-    def _read(self, of: str, choices: Choices, analysis: Analysis, i: int) -> PartnerSite | None:
+    def _tokens(self, analysis: Analysis, i: int) -> dict[str, Token]:
+        """Each word of sentence `i`, normalised, at its first place."""
         sentence = analysis.sentences[i]
         tokens: dict[str, Token] = {}
         for token in self.matcher.tokens(sentence.text, sentence.start):
             tokens.setdefault(token.norm, token)
+        return tokens
+
+    def _read(
+        self, of: str, choices: Choices, analysis: Analysis, i: int, tokens: dict[str, Token]
+    ) -> PartnerSite | None:
+        sentence = analysis.sentences[i]
         if not choices.shared & tokens.keys():
             return None  # the sentence does not name what the note asks for ("resistance", "ulcer")
         named = [(len(required), record, required) for record, required in choices.codes if required <= tokens.keys()]

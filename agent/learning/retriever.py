@@ -85,7 +85,7 @@ class Retriever:
         write_code_vectors(Remote(chroma, name), self.search.codes, metadata)
         (folder / CODES_REMOTE).write_text(json.dumps({"collection": name}), encoding="utf-8")
         client = chroma.client()
-        for old in chroma.names():
+        for old in chroma.names(client):
             if old.startswith(f"{stem}-") and old != name and BUILDING not in old:
                 client.delete_collection(old)
 

@@ -114,7 +114,9 @@ def replay_factory(path: Path, budget: AgentBudget) -> tuple[Callable[[], Replay
     except (AttributeError, TypeError, ValueError) as exc:
         raise DataError(f"a transcript in {path} has a malformed budget: {exc}") from None
 
+    replay = ReplayChatModel.of(*transcripts)  # read once: each note gets a fresh copy of it
+
     def factory() -> ReplayChatModel:
-        return ReplayChatModel.of(*transcripts)
+        return replay.model_copy(update={"answers": [], "given": 0})
 
     return factory, recorded
