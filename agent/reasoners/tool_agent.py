@@ -29,7 +29,8 @@ from agent.reasoners.llm import LlmReasoner
 from agent.reasoners.llm_checks import LlmOutcome
 from agent.reasoners.prompts import SYSTEM_PROMPT, CodeChoice, CodingAnswer, build_user_prompt, cut
 from agent.records import ModelUsage, Proposal, Step
-from agent.tools.code_tools import CodeTools, ToolResult
+from agent.tools.code_tools import CodeTools
+from agent.tools.results import ToolResult
 from index.errors import ReasonerError
 
 __all__ = ["ANSWER_TOOL", "TRANSCRIPT_FORMAT", "AgentBudget", "ToolAgentReasoner", "note_digest"]

@@ -7,29 +7,16 @@ from itertools import combinations
 
 from agent.tools.results import clip
 from index.entry import NOTE_LABELS
-from index.model import Code, CodeKind, NoteKind, code_key
+from index.model import Code, CodeKind, code_key
 from index.store import CodeStore
 
-__all__ = ["NOTE_ORDER", "describe_code", "find_code", "note_lines", "placeholder_forms"]
+__all__ = ["describe_code", "find_code", "note_lines", "placeholder_forms"]
 
 MAX_CHILDREN = 30
 MAX_SIBLINGS = 20
 TITLE_CHARS = 90
 NOTE_CHARS = 160
 NOTES_PER_KIND = 8
-
-# The notes in the order a coder reads them.
-NOTE_ORDER = (
-    NoteKind.INCLUSION_TERM,
-    NoteKind.INCLUDES,
-    NoteKind.EXCLUDES1,
-    NoteKind.EXCLUDES2,
-    NoteKind.CODE_FIRST,
-    NoteKind.USE_ADDITIONAL_CODE,
-    NoteKind.CODE_ALSO,
-    NoteKind.NOTE,
-    NoteKind.SEVENTH_NOTE,
-)
 
 
 def placeholder_forms(code: str) -> list[str]:
@@ -129,11 +116,11 @@ def note_lines(store: CodeStore, record: Code) -> tuple[list[str], int]:
     with the code that carries it; and how many notes there are."""
     notes = store.inherited_notes(record.code)
     lines = [f"{_line(record)}: instructional notes (own and inherited), each with the code it is from"]
-    for kind in NOTE_ORDER:
+    for kind, label in NOTE_LABELS.items():  # in the order a coder reads them
         of_kind = [n for n in notes if n.kind == kind]
         if not of_kind:
             continue
-        lines.append(f"{NOTE_LABELS[kind]}:")
+        lines.append(f"{label}:")
         lines += [f"  - {clip(n.text, NOTE_CHARS)} [{n.source}]" for n in of_kind[:NOTES_PER_KIND]]
         if len(of_kind) > NOTES_PER_KIND:
             lines.append(f"  ... ({len(of_kind) - NOTES_PER_KIND} more)")

@@ -29,25 +29,13 @@ from agent.reasoners.prompts import CodeChoice
 from agent.tools.book import describe_code, find_code, note_lines, status
 from agent.tools.guideline_lookup import all_guidelines, find_guidelines, section_of
 from agent.tools.inputs import CodeInput, GuidelineInput, QuoteInput, SearchInput, VerifyInput
-from agent.tools.results import MAX_SUMMARY_CHARS, MAX_TOOL_CHARS, ToolResult, bounded, clip, error
+from agent.tools.results import MAX_SUMMARY_CHARS, ToolResult, bounded, clip, error
 from agent.tools.verify import Verified, verify_codes
 from index.errors import CodaError
 from index.search import CodeSearch, Filters
 from index.store import CodeStore
 
-__all__ = [
-    "INPUTS",
-    "MAX_TOOL_CHARS",
-    "TOOL_NAMES",
-    "CodeInput",
-    "CodeTools",
-    "GuidelineInput",
-    "QuoteInput",
-    "SearchInput",
-    "ToolResult",
-    "Verified",
-    "VerifyInput",
-]
+__all__ = ["INPUTS", "TOOL_NAMES", "CodeTools"]
 
 TOOL_NAMES: tuple[str, ...] = ("search_codes", "explore", "instructions", "guideline", "find_in_note", "verify")
 INPUTS: dict[str, type[BaseModel]] = {
